@@ -1,0 +1,226 @@
+"""The only module that reads interaction and item files (polars): delimited text, parquet."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from recsys_embed.data.interactions import Interactions
+from recsys_embed.data.validate import require_columns
+from recsys_embed.errors import DataError
+
+PARQUET_EXT = (".parquet", ".pq")
+SEP_BY_EXT = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+SNIFF_SEPS = ("::", "\t", ",", ";", "|")
+
+
+def _sniff_sep(head: str, path: Path) -> str:
+    first = head.splitlines()[0] if head else ""
+    counts = {s: first.count(s) for s in SNIFF_SEPS}
+    best = max(counts, key=lambda s: counts[s])
+    if counts[best] == 0:
+        raise DataError(
+            f"{path}: cannot tell the separator from the first line {first[:80]!r}; "
+            f"pass sep= (tried {list(SNIFF_SEPS)})"
+        )
+    return best
+
+
+def _read_text(
+    path: Path,
+    sep: str | None,
+    has_header: bool,
+    column_names: Sequence[str] | None,
+    encoding: str,
+    string_cols: Sequence[str],
+) -> pl.DataFrame:
+    with path.open("rb") as fh:
+        head = fh.read(8192)
+    if not head.strip() and not path.read_bytes().strip():
+        raise DataError(f"{path}: file is empty; expected delimited text with one row per record")
+    if head[:4] == b"PAR1":
+        raise DataError(f"{path}: this is a parquet file, not text; give it a .parquet extension")
+    if b"\x00" in head:
+        raise DataError(f"{path}: file looks binary, not delimited text (extension {path.suffix!r})")
+    if sep is None:
+        sep = SEP_BY_EXT.get(path.suffix.lower()) or _sniff_sep(head.decode("utf8", "replace"), path)
+    source: Path | io.BytesIO = path
+    if encoding.lower().replace("-", "") not in ("utf8", "utf8lossy"):
+        source = io.BytesIO(path.read_bytes().decode(encoding).encode("utf8"))
+        encoding = "utf8"
+    if len(sep) != 1:  # polars takes one byte: map a multi-char separator to an unused one
+        data = source.getvalue() if isinstance(source, io.BytesIO) else path.read_bytes()
+        source = io.BytesIO(data.replace(sep.encode("utf8"), b"\x1f"))
+        sep = "\x1f"
+    overrides = {c: pl.String for c in string_cols}
+    kwargs: dict[str, Any] = dict(
+        separator=sep,
+        has_header=has_header,
+        encoding=encoding,
+        quote_char='"',
+        infer_schema_length=10000,
+    )
+    if column_names:
+        kwargs["new_columns"] = list(column_names)
+    try:
+        frame = pl.read_csv(source, schema_overrides=overrides or None, **kwargs)
+    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError):
+        # A late row did not fit the inferred type: read everything as text, let validation name it.
+        try:
+            _rewind(source)
+            frame = pl.read_csv(source, infer_schema=False, **kwargs)
+        except pl.exceptions.PolarsError as exc:
+            raise DataError(f"{path}: cannot parse as {sep!r}-separated text: {exc}") from None
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(f"{path}: cannot parse as {sep!r}-separated text: {exc}") from None
+    if frame.width == 0 or (frame.height == 0 and not has_header):
+        raise DataError(f"{path}: no data rows")
+    return frame
+
+
+def _rewind(source: Path | io.BytesIO) -> None:
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+
+
+def read_table(
+    path: str | Path,
+    sep: str | None = None,
+    has_header: bool = True,
+    column_names: Sequence[str] | None = None,
+    encoding: str = "utf8",
+    string_cols: Sequence[str] = (),
+) -> pl.DataFrame:
+    """Read a delimited text or parquet file into a polars frame.
+
+    The separator comes from ``sep``, else the extension (.csv ``,``; .tsv ``\\t``), else it is
+    sniffed from the first line (``::``, tab, ``,``, ``;``, ``|``). Multi-character separators
+    (MovieLens 1M's ``::``) work. ``column_names`` names the columns of a headerless file (or
+    renames those of a file with a header). ``string_cols`` are read as text, never inferred.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    if path.suffix.lower() in PARQUET_EXT:
+        try:
+            frame = pl.read_parquet(path)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise DataError(f"{path}: not a readable parquet file ({exc})") from None
+        if column_names:
+            frame = frame.rename(dict(zip(frame.columns, column_names, strict=False)))
+        return frame
+    return _read_text(path, sep, has_header, column_names, encoding, string_cols)
+
+
+def _int_if_exact(frame: pl.DataFrame, cols: Sequence[str]) -> pl.DataFrame:
+    """Text id columns become Int64 when every value is a plain integer that round-trips.
+
+    ``"007"``, ``"+7"`` or ``"-0"`` keep the whole column as text, so distinct ids never merge.
+    """
+    cols = [c for c in cols if frame.schema[c] == pl.String]
+    if not cols or frame.height == 0:
+        return frame
+    out = frame.select(
+        *[pl.col(c).str.to_integer(strict=False).alias(c) for c in cols],
+        *[
+            (
+                pl.col(c).str.starts_with("+")
+                | pl.col(c).str.starts_with("-0")
+                | (pl.col(c).str.starts_with("0") & (pl.col(c).str.len_bytes() > 1))
+            )
+            .any()
+            .alias(f"{c} unsafe")
+            for c in cols
+        ],
+    )
+    exact = [
+        out[c]
+        for c in cols
+        if out[c].null_count() == frame[c].null_count() and not out[f"{c} unsafe"][0]
+    ]
+    return frame.with_columns(exact) if exact else frame
+
+
+def read_interactions(
+    path: str | Path,
+    user_col: str = "user",
+    item_col: str = "item",
+    weight_col: str | None = None,
+    time_col: str | None = None,
+    sep: str | None = None,
+    has_header: bool = True,
+    column_names: Sequence[str] | None = None,
+    encoding: str = "utf8",
+) -> Interactions:
+    """Read an interaction log (one row per interaction) into :class:`Interactions`.
+
+    Id columns are read as text and become ints only when every value is a plain integer
+    (so ``"007"`` stays a string id). Errors name the file, the column and the first bad row.
+    """
+    path = Path(path)
+    frame = read_table(
+        path, sep, has_header, column_names, encoding, string_cols=[user_col, item_col]
+    )
+    require_columns(frame, [c for c in (user_col, item_col, weight_col, time_col) if c], str(path))
+    frame = _int_if_exact(frame, [user_col, item_col])
+    return Interactions.from_frame(
+        frame, user_col, item_col, weight_col, time_col, source=str(path)
+    )
+
+
+def read_item_text(
+    path: str | Path,
+    id_col: str,
+    text_cols: Sequence[str],
+    sep: str | None = None,
+    has_header: bool = True,
+    column_names: Sequence[str] | None = None,
+    encoding: str = "utf8",
+    tags_path: str | Path | None = None,
+    tag_item_col: str | None = None,
+    tag_col: str = "tag",
+) -> pl.DataFrame:
+    """Item metadata: ``item_id``, the text columns, ``tags`` (if a tag file is given) and ``text``.
+
+    ``text`` joins the non-empty text columns and the item's tags with ``" | "``. Tags come one
+    per row (e.g. MovieLens ``tags.csv``) and are aggregated per item: unique, in first-seen order.
+    """
+    path = Path(path)
+    frame = read_table(path, sep, has_header, column_names, encoding, string_cols=list(text_cols))
+    require_columns(frame, [id_col, *text_cols], str(path))
+    items = frame.select(
+        pl.col(id_col).alias("item_id"),
+        *[pl.col(c).cast(pl.String).fill_null("") for c in text_cols],
+    )
+    dup = items["item_id"].is_duplicated()
+    if dup.any():
+        raise DataError(
+            f"{path}: item id {items['item_id'][int(dup.arg_max() or 0)]!r} appears more than once "
+            f"in column {id_col!r}; expected one row per item"
+        )
+    parts = list(text_cols)
+    if tags_path is not None:
+        items = items.join(
+            item_tags(tags_path, tag_item_col or id_col, tag_col), on="item_id", how="left"
+        ).with_columns(pl.col("tags").fill_null(""))
+        parts.append("tags")
+    text = pl.concat_str([pl.col(c) for c in parts], separator=" | ")
+    return items.with_columns(text.str.strip_chars(" |").alias("text"))
+
+
+def item_tags(path: str | Path, item_col: str, tag_col: str = "tag") -> pl.DataFrame:
+    """One row per item: ``item_id`` and its unique tags joined with ``" | "``."""
+    path = Path(path)
+    frame = read_table(path, string_cols=[tag_col])
+    require_columns(frame, [item_col, tag_col], str(path))
+    return (
+        frame.select(pl.col(item_col).alias("item_id"), pl.col(tag_col).str.strip_chars())
+        .filter(pl.col(tag_col).is_not_null() & (pl.col(tag_col) != ""))
+        .unique(subset=["item_id", tag_col], keep="first", maintain_order=True)
+        .group_by("item_id", maintain_order=True)
+        .agg(pl.col(tag_col).str.join(" | ").alias("tags"))
+    )

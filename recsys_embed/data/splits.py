@@ -1,0 +1,162 @@
+"""Train/test splits. Each returns ``(train, test)`` in the input's id space.
+
+Invariants of every splitter: train and test share the input's ``IdMap`` objects; every input
+interaction lands in exactly one of them (disjoint, union == input); a seed fixes the result.
+Users or items that end up with no train interaction stay in the id maps with empty train rows
+(columns); models give them whatever their cold-start behaviour is, and the evaluator still
+counts such test users.
+
+Per-group rounding: a group (user or item) with ``n`` interactions puts
+``min(floor(n * f + 0.5), n - 1)`` of them in test: fractions round half up, and a group always
+keeps at least one train interaction (so a group of one stays entirely in train).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recsys_embed.data.interactions import Interactions
+from recsys_embed.errors import ConfigError, DataError
+
+Split = tuple[Interactions, Interactions]
+
+
+def _check_fraction(test_fraction: float) -> float:
+    if not isinstance(test_fraction, (int, float)) or not 0.0 < float(test_fraction) < 1.0:
+        raise ConfigError(f"test_fraction must be a number in (0, 1), got {test_fraction!r}")
+    return float(test_fraction)
+
+
+def _split(inter: Interactions, test_mask: np.ndarray) -> Split:
+    return inter.subset(~test_mask), inter.subset(test_mask)
+
+
+def per_group_test_count(counts: np.ndarray, test_fraction: float) -> np.ndarray:
+    """Test interactions per group: round half up, keeping one in train."""
+    wanted = np.floor(counts * test_fraction + 0.5).astype(np.int64)
+    return np.minimum(wanted, np.maximum(counts - 1, 0))
+
+
+def _last_in_group(group: np.ndarray, order_key: np.ndarray, n_test: np.ndarray) -> np.ndarray:
+    """Mask of the ``n_test[g]`` entries of each group ``g`` with the largest ``order_key``."""
+    order = np.lexsort((-order_key, group))  # within a group: largest key first
+    g_sorted = group[order]
+    starts = np.r_[0, np.flatnonzero(g_sorted[1:] != g_sorted[:-1]) + 1]
+    group_start = np.empty(int(group.max()) + 1 if len(group) else 0, dtype=np.int64)
+    group_start[g_sorted[starts]] = starts
+    pos = np.arange(len(order)) - group_start[g_sorted]
+    mask = np.zeros(len(group), dtype=bool)
+    mask[order] = pos < n_test[g_sorted]
+    return mask
+
+
+def random_split(
+    inter: Interactions,
+    test_fraction: float = 0.25,
+    stratify: str | None = "user",
+    seed: int = 42,
+) -> Split:
+    """Random holdout of interactions.
+
+    ``stratify="user"`` (or ``"item"``) holds out the fraction within each user's (item's)
+    interactions, rounded as in the module docstring; ``None`` holds out
+    ``floor(nnz * f + 0.5)`` interactions drawn from the whole log.
+    """
+    f = _check_fraction(test_fraction)
+    rng = np.random.default_rng(seed)
+    rand = rng.random(inter.nnz)
+    if stratify is None or stratify == "none":
+        n_test = int(np.floor(inter.nnz * f + 0.5))
+        mask = np.zeros(inter.nnz, dtype=bool)
+        mask[np.argsort(rand, kind="stable")[:n_test]] = True
+        return _split(inter, mask)
+    if stratify not in ("user", "item"):
+        raise ConfigError(f"stratify must be 'user', 'item' or None, got {stratify!r}")
+    group = inter.user_idx if stratify == "user" else inter.item_idx
+    counts = np.bincount(group, minlength=inter.n_users if stratify == "user" else inter.n_items)
+    return _split(inter, _last_in_group(group, rand, per_group_test_count(counts, f)))
+
+
+def _require_times(inter: Interactions, what: str) -> np.ndarray:
+    if inter.timestamps is None:
+        raise DataError(f"{what} needs timestamps; load the interactions with time_col=")
+    return inter.timestamps
+
+
+def _time_rank(times: np.ndarray, seed: int) -> np.ndarray:
+    """A total order by time; ties broken by a seeded random draw."""
+    tiebreak = np.random.default_rng(seed).random(len(times))
+    order = np.lexsort((tiebreak, times))
+    rank = np.empty(len(times), dtype=np.int64)
+    rank[order] = np.arange(len(times))
+    return rank
+
+
+def temporal_split(
+    inter: Interactions,
+    test_fraction: float | None = 0.25,
+    n_last: int | None = None,
+    seed: int = 42,
+) -> Split:
+    """Per-user temporal split: each user's latest interactions go to test.
+
+    Give ``test_fraction`` (each user's latest share, rounded as in the module docstring) or
+    ``n_last`` (each user's last ``n``, at most ``count - 1``). Equal timestamps are ordered by a
+    seeded random draw, so no test interaction is earlier than that user's train ones.
+    """
+    times = _require_times(inter, "temporal_split")
+    counts = np.diff(inter.matrix.indptr)
+    if n_last is not None:
+        if not isinstance(n_last, (int, np.integer)) or n_last < 1:
+            raise ConfigError(f"n_last must be a positive int, got {n_last!r}")
+        n_test = np.minimum(n_last, np.maximum(counts - 1, 0))
+    else:
+        n_test = per_group_test_count(counts, _check_fraction(test_fraction))  # type: ignore[arg-type]
+    return _split(inter, _last_in_group(inter.user_idx, _time_rank(times, seed), n_test))
+
+
+def leave_last_n(inter: Interactions, n: int = 1, seed: int = 42) -> Split:
+    """Each user's last ``n`` interactions by time go to test (users keep at least one in train)."""
+    return temporal_split(inter, test_fraction=None, n_last=n, seed=seed)
+
+
+def time_cutoff_split(
+    inter: Interactions,
+    cutoff: float | np.datetime64 | None = None,
+    test_fraction: float | None = None,
+) -> Split:
+    """Global time split: interactions at or after ``cutoff`` go to test.
+
+    With ``test_fraction`` instead, the cutoff is the timestamp quantile that puts about that
+    share in test (every interaction at the cutoff time goes to test).
+    """
+    times = _require_times(inter, "time_cutoff_split")
+    if (cutoff is None) == (test_fraction is None):
+        raise ConfigError("give exactly one of cutoff= or test_fraction=")
+    if cutoff is None:
+        f = _check_fraction(test_fraction)  # type: ignore[arg-type]
+        sorted_t = np.sort(times)
+        cutoff = sorted_t[min(len(sorted_t) - 1, int(np.floor(len(sorted_t) * (1 - f) + 0.5)))]
+    return _split(inter, times >= cutoff)
+
+
+def cold_item_split(inter: Interactions, test_fraction: float = 0.2, seed: int = 0) -> Split:
+    """Make a random ``floor(n_items * f + 0.5)`` of the items cold: all their interactions to test.
+
+    Counts only items with at least one interaction. Cold items have empty train columns; rank
+    test users among the cold items (``candidates=``) for the cold-start protocol.
+    """
+    f = _check_fraction(test_fraction)
+    active = np.flatnonzero(np.bincount(inter.item_idx, minlength=inter.n_items) > 0)
+    n_cold = int(np.floor(len(active) * f + 0.5))
+    rng = np.random.default_rng(seed)
+    cold = np.zeros(inter.n_items, dtype=bool)
+    cold[rng.choice(active, size=n_cold, replace=False)] = True
+    return _split(inter, cold[inter.item_idx])
+
+
+def cold_items(train: Interactions, test: Interactions) -> np.ndarray:
+    """Indices of items that appear in ``test`` but have no train interaction."""
+    in_train = np.bincount(train.item_idx, minlength=train.n_items) > 0
+    in_test = np.bincount(test.item_idx, minlength=test.n_items) > 0
+    return np.flatnonzero(in_test & ~in_train)
