@@ -45,9 +45,13 @@ def _read_text(
     if head[:4] == b"PAR1":
         raise DataError(f"{path}: this is a parquet file, not text; give it a .parquet extension")
     if b"\x00" in head:
-        raise DataError(f"{path}: file looks binary, not delimited text (extension {path.suffix!r})")
+        raise DataError(
+            f"{path}: file looks binary, not delimited text (extension {path.suffix!r})"
+        )
     if sep is None:
-        sep = SEP_BY_EXT.get(path.suffix.lower()) or _sniff_sep(head.decode("utf8", "replace"), path)
+        sep = SEP_BY_EXT.get(path.suffix.lower()) or _sniff_sep(
+            head.decode("utf8", "replace"), path
+        )
     source: Path | io.BytesIO = path
     if encoding.lower().replace("-", "") not in ("utf8", "utf8lossy"):
         source = io.BytesIO(path.read_bytes().decode(encoding).encode("utf8"))

@@ -1,0 +1,282 @@
+"""Run fitted models over one split: per-user metrics, means with 95% CIs, timings, paired tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from scipy import stats
+
+from recsys_embed import metrics as M
+from recsys_embed.data.interactions import Interactions
+from recsys_embed.errors import ConfigError
+from recsys_embed.models.base import Recommender
+
+METRICS = (
+    "recall",
+    "precision",
+    "ndcg",
+    "map",
+    "mrr",
+    "hit_rate",
+    "auc",
+    "limited_auc",
+    "coverage",
+    "novelty",
+)
+SCALAR_METRICS = ("coverage",)
+
+
+@dataclass
+class ModelResult:
+    name: str
+    per_user: dict[str, np.ndarray]  # "ndcg@10" -> value per evaluated user (nan: not counted)
+    scalars: dict[str, float]  # metrics with one value per model (coverage)
+    top_idx: np.ndarray  # (n_evaluated_users, max k) item indices, -1 padded
+    top_scores: np.ndarray
+    params: dict[str, Any]
+    fit_seconds: float | None
+    eval_seconds: float
+
+
+@dataclass
+class Report:
+    """Evaluation results of several models on one split. See :func:`evaluate`."""
+
+    results: dict[str, ModelResult]
+    user_idx: np.ndarray  # evaluated users (dense indices of the split's id space)
+    ks: list[int]
+    metrics: list[str]
+    conventions: dict[str, Any]
+    train: Interactions = field(repr=False)
+    test: Interactions = field(repr=False)
+    ci: str = "normal"
+    seed: int = 0
+
+    def mean(self, model: str, metric: str, k: int) -> float:
+        res = self.results[model]
+        key = f"{metric}@{k}"
+        if key in res.scalars:
+            return res.scalars[key]
+        vals = res.per_user[key]
+        if self.conventions["only_with_recommendations"]:
+            vals = np.where((res.top_idx >= 0).any(axis=1), vals, np.nan)
+        return M.mean_over_users(vals)
+
+    def _interval(self, vals: np.ndarray) -> tuple[float, float]:
+        vals = vals[~np.isnan(vals)]
+        if len(vals) < 2:
+            return float("nan"), float("nan")
+        if self.ci == "bootstrap":
+            rng = np.random.default_rng(self.seed)
+            boots = rng.choice(vals, size=(1000, len(vals)), replace=True).mean(axis=1)
+            lo, hi = np.percentile(boots, [2.5, 97.5])
+            return float(lo), float(hi)
+        half = 1.959963984540054 * vals.std(ddof=1) / np.sqrt(len(vals))
+        return float(vals.mean() - half), float(vals.mean() + half)
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per (model, metric, k): ``value`` and the 95% CI over users."""
+        rows = []
+        for name, res in self.results.items():
+            for metric in self.metrics:
+                for k in self.ks:
+                    key = f"{metric}@{k}"
+                    if key in res.scalars:
+                        lo = hi = float("nan")
+                    else:
+                        vals = res.per_user[key]
+                        if self.conventions["only_with_recommendations"]:
+                            vals = np.where((res.top_idx >= 0).any(axis=1), vals, np.nan)
+                        lo, hi = self._interval(vals)
+                    rows.append((name, metric, k, self.mean(name, metric, k), lo, hi))
+        return pl.DataFrame(
+            rows, schema=["model", "metric", "k", "value", "ci_low", "ci_high"], orient="row"
+        )
+
+    def metrics_dict(self, model: str) -> dict[str, float]:
+        """``{"recall@10": ..., "ndcg@10": ...}`` for one model."""
+        return {f"{m}@{k}": self.mean(model, m, k) for m in self.metrics for k in self.ks}
+
+    def compare(
+        self, a: str, b: str, metric: str = "ndcg", k: int = 10, seed: int = 0
+    ) -> dict[str, float]:
+        """Paired comparison of models ``a`` and ``b`` on the same users.
+
+        Returns the means, their difference (a - b), a 95% bootstrap CI of the mean difference,
+        and two-sided p-values of the paired t-test and the Wilcoxon signed-rank test.
+        """
+        key = f"{metric}@{k}"
+        if key not in self.results[a].per_user:
+            raise ConfigError(f"{key} is not a per-user metric of this report")
+        va, vb = self.results[a].per_user[key], self.results[b].per_user[key]
+        keep = ~np.isnan(va) & ~np.isnan(vb)
+        diff = va[keep] - vb[keep]
+        rng = np.random.default_rng(seed)
+        boots = rng.choice(diff, size=(2000, len(diff)), replace=True).mean(axis=1)
+        nonzero = diff[diff != 0]
+        return {
+            "n_users": int(keep.sum()),
+            "mean_a": float(va[keep].mean()),
+            "mean_b": float(vb[keep].mean()),
+            "diff": float(diff.mean()),
+            "ci_low": float(np.percentile(boots, 2.5)),
+            "ci_high": float(np.percentile(boots, 97.5)),
+            "t_pvalue": float(stats.ttest_rel(va[keep], vb[keep]).pvalue)
+            if len(diff) > 1
+            else float("nan"),
+            "wilcoxon_pvalue": float(stats.wilcoxon(nonzero).pvalue) if len(nonzero) > 0 else 1.0,
+        }
+
+    def recommendations(self) -> pl.DataFrame:
+        """Top-k lists of every model: ``model, user_id, rank, item_id, score`` (external ids)."""
+        from recsys_embed.reports import recommendations_frame
+
+        return recommendations_frame(self)
+
+    def to_markdown(self) -> str:
+        from recsys_embed.reports import report_markdown
+
+        return report_markdown(self)
+
+
+def _truth_rows(
+    test: Interactions, rows: np.ndarray, cand_mask: np.ndarray | None
+) -> sp.csr_matrix:
+    truth = test.matrix[rows]
+    truth = sp.csr_matrix((np.ones(truth.nnz), truth.indices, truth.indptr), shape=truth.shape)
+    if cand_mask is not None:
+        truth = truth.multiply(cand_mask[None, :]).tocsr()
+        truth.eliminate_zeros()
+    return truth
+
+
+def _check_models(models: Mapping[str, Recommender], train: Interactions) -> None:
+    if not models:
+        raise ConfigError("evaluate needs at least one model")
+    for name, model in models.items():
+        if not hasattr(model, "item_factors_"):
+            raise ConfigError(f"model {name!r} is not fitted; fit it on train first")
+        if model.user_map_ != train.user_map or model.item_map_ != train.item_map:
+            raise ConfigError(
+                f"model {name!r} was fitted on another id space than this split's train set"
+            )
+
+
+def evaluate(
+    models: Mapping[str, Recommender],
+    train: Interactions,
+    test: Interactions,
+    k: Iterable[int] = (10, 20),
+    metrics: Sequence[str] = ("recall", "ndcg", "precision", "map"),
+    candidates: Any = None,
+    chunk_size: int = 2048,
+    recall_denominator: str = "relevant",
+    ideal: str = "relevant",
+    only_with_recommendations: bool = False,
+    ci: str = "normal",
+    seed: int = 0,
+) -> Report:
+    """Evaluate fitted models on a split; fits nothing.
+
+    Every user with at least one test item (within ``candidates``, if given) is evaluated.
+    Each user's train items are excluded from ranking. ``candidates`` (item ids) restricts
+    ranking, the relevant set and AUC to those items (cold-start protocols). Scoring runs
+    ``chunk_size`` users at a time, so memory is bounded by ``chunk_size x n_items`` scores.
+    Conventions are those of :mod:`recsys_embed.metrics`, recorded in ``report.conventions``.
+    ``ci`` is ``"normal"`` (mean +- 1.96 standard errors) or ``"bootstrap"`` (percentile, 1000
+    resamples of users).
+    """
+    ks = sorted({int(x) for x in k})
+    if not ks or ks[0] < 1:
+        raise ConfigError(f"k must be positive ints, got {list(k)}")
+    bad = [m for m in metrics if m not in METRICS]
+    if bad:
+        raise ConfigError(f"unknown metric(s) {bad}; available: {list(METRICS)}")
+    if ci not in ("normal", "bootstrap"):
+        raise ConfigError(f"ci must be 'normal' or 'bootstrap', got {ci!r}")
+    if test.user_map != train.user_map or test.item_map != train.item_map:
+        raise ConfigError("train and test must share one id space (use recsys_embed.split)")
+    _check_models(models, train)
+    cand = None if candidates is None else np.unique(train.item_map.indices(candidates))
+    cand_mask = None
+    if cand is not None:
+        cand_mask = np.zeros(train.n_items, dtype=bool)
+        cand_mask[cand] = True
+    n_test = np.diff(_truth_rows(test, np.arange(test.n_users), cand_mask).indptr)
+    user_idx = np.flatnonzero(n_test > 0)
+    kmax = ks[-1]
+    item_counts = np.bincount(train.matrix.indices, minlength=train.n_items)
+    n_catalogue = train.n_items if cand is None else len(cand)
+    results = {}
+    for name, model in models.items():
+        start = time.perf_counter()
+        tops, vals, aucs = [], [], []
+        for s in range(0, len(user_idx), chunk_size):
+            rows = user_idx[s : s + chunk_size]
+            scores = model.scores_for_users(rows, cand)
+            if "auc" in metrics:
+                excl = train.matrix[rows]
+                truth = _truth_rows(test, rows, cand_mask)
+                if cand is not None:
+                    excl, truth = excl[:, cand], truth[:, cand]
+                aucs.append(M.auc_from_scores(scores, truth, excl))
+            idx, sc = model.rank_scores(scores, kmax, train.matrix[rows], cand)
+            tops.append(idx)
+            vals.append(sc)
+        top = np.vstack(tops) if tops else np.zeros((0, kmax), dtype=np.int64)
+        top_scores = np.vstack(vals) if vals else np.zeros((0, kmax), dtype=np.float32)
+        truth = _truth_rows(test, user_idx, cand_mask)
+        per_user: dict[str, np.ndarray] = {}
+        scalars: dict[str, float] = {}
+        for kk in ks:
+            for metric in metrics:
+                key = f"{metric}@{kk}"
+                if metric == "recall":
+                    per_user[key] = M.recall_at_k(top, truth, kk, recall_denominator)
+                elif metric == "ndcg":
+                    per_user[key] = M.ndcg_at_k(top, truth, kk, ideal=ideal)
+                elif metric == "auc":
+                    per_user[key] = np.concatenate(aucs) if aucs else np.zeros(0)
+                elif metric == "coverage":
+                    scalars[key] = M.coverage_at_k(top, kk, n_catalogue)
+                elif metric == "novelty":
+                    per_user[key] = M.novelty_at_k(top, kk, item_counts, train.n_users)
+                else:
+                    per_user[key] = M.PER_USER[metric](top, truth, kk)
+        results[name] = ModelResult(
+            name,
+            per_user,
+            scalars,
+            top,
+            top_scores,
+            model.get_params(),
+            getattr(model, "fit_seconds_", None),
+            time.perf_counter() - start,
+        )
+    conventions = {
+        "users": "users with >= 1 test item"
+        + (" among the candidates" if cand is not None else ""),
+        "excluded": "each user's train items are never ranked",
+        "ranking": "full catalogue" if cand is None else f"{len(cand)} candidate items only",
+        "recall_denominator": recall_denominator,
+        "ndcg_ideal": ideal,
+        "only_with_recommendations": only_with_recommendations,
+        "ties": "equal scores rank the lower item index first",
+        "ci": ci,
+    }
+    return Report(results, user_idx, ks, list(metrics), conventions, train, test, ci, seed)
+
+
+def fit_and_evaluate(
+    models: Mapping[str, Recommender], train: Interactions, test: Interactions, **kwargs: Any
+) -> Report:
+    """Fit each model on ``train`` (recording fit seconds), then :func:`evaluate`."""
+    for model in models.values():
+        model.fit(train)
+    return evaluate(models, train, test, **kwargs)

@@ -1,0 +1,70 @@
+"""ALS: implicit's CPU AlternatingLeastSquares (Hu, Koren & Volinsky 2008)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from recsys_embed.data.interactions import Interactions
+from recsys_embed.data.transforms import WEIGHTINGS, weight_matrix
+from recsys_embed.models.base import Recommender
+from recsys_embed.models.params import Param
+
+
+class ALS(Recommender):
+    """Implicit-feedback matrix factorisation by alternating least squares (``implicit``).
+
+    ``alpha`` is implicit's: the confidence of an observed entry is ``alpha * w`` (not
+    ``1 + alpha * w``), where ``w`` is the input after ``weighting``. ``regularization`` is not
+    scaled by the number of interactions, so good values are large (about 50 on MovieLens,
+    measured in ../shared/LIBRARY-FACTS.md); the defaults are those measured best.
+    Fold-in (:meth:`recommend_for_history`) is ALS's own exact user update.
+    Reproducible with ``random_state`` set, also multi-threaded (the solver is deterministic).
+    """
+
+    name = "als"
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "factors": Param(64, int, "latent dimensions", minimum=1, search=(16, 256, "log")),
+        "regularization": Param(
+            50.0, float, "L2 penalty (absolute)", minimum=0, search=(0.1, 200.0, "log")
+        ),
+        "alpha": Param(
+            5.0,
+            float,
+            "confidence multiplier of observed entries",
+            above=0,
+            search=(0.5, 50.0, "log"),
+        ),
+        "iterations": Param(15, int, "ALS sweeps", minimum=1, search=(5, 40, "log")),
+        "weighting": Param(
+            "binary", str, "input weighting", choices=WEIGHTINGS, search=("binary", "log", "bm25")
+        ),
+        "random_state": Param(0, int, "seed of the initial factors", nullable=True),
+        "num_threads": Param(1, int, "solver threads (0 = all cores)", minimum=0),
+    }
+
+    def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        p = self.params
+        # implicit warns unless BLAS is single-threaded: its own threads do the work.
+        with threadpool_limits(limits=1, user_api="blas"):
+            model = AlternatingLeastSquares(
+                factors=p["factors"],
+                regularization=p["regularization"],
+                alpha=p["alpha"],
+                iterations=p["iterations"],
+                random_state=p["random_state"],
+                num_threads=p["num_threads"],
+            )
+            model.fit(weight_matrix(train.matrix, p["weighting"]), show_progress=False)
+        return np.asarray(model.user_factors), np.asarray(model.item_factors)
+
+    def _fold_in_confidence(self, history: sp.csr_matrix) -> tuple[np.ndarray, float]:
+        weighted = weight_matrix(history, self.params["weighting"])
+        return self.params["alpha"] * weighted.data.astype(np.float64), self.params[
+            "regularization"
+        ]

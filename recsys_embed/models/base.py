@@ -1,0 +1,419 @@
+"""Recommender: the shared half of every model. Models only fit and return factors.
+
+Scores are dot products ``user_factors_[u] @ item_factors_[i]``; biases, where a model has them,
+are folded in as extra columns. Public methods speak external ids; ``*_idx`` are dense indices.
+
+Padding rule: when fewer than ``k`` items are left to rank for a user (seen items excluded,
+or a small candidate set), the remaining slots hold score ``-inf`` and item id ``-1`` (int ids)
+or ``None`` (string ids). Seen items are never used as padding.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys_embed import __version__
+from recsys_embed.data.idmap import IdMap, as_id_array
+from recsys_embed.data.interactions import Interactions
+from recsys_embed.errors import ConfigError, DataError, NotFittedError
+from recsys_embed.models import persist
+from recsys_embed.models.params import Param, check_params, reject_unknown
+from recsys_embed.models.topk import mask_rows, topk
+
+FOLD_IN_PARAMS = {
+    "fold_in_alpha": Param(
+        5.0, float, "extra confidence of a new user's items in fold-in", above=0
+    ),
+    "fold_in_regularization": Param(
+        1.0, float, "fold-in ridge, relative to the mean squared item-factor norm", above=0
+    ),
+}
+
+
+def out_fixed(n: int, dim: int, fixed_column: int | None) -> np.ndarray:
+    """User vectors of zeros with the fixed (bias) column set to 1."""
+    out = np.zeros((n, dim), dtype=np.float32)
+    if fixed_column is not None:
+        out[:, fixed_column] = 1.0
+    return out
+
+
+class Recommender:
+    """Base class: ``fit`` learns factors; recommend, score, similar items and I/O are shared.
+
+    Subclasses set ``name`` and ``PARAMS`` and implement ``_fit_factors``. ``fixed_user_column``
+    names a user-factor column that is constant 1 (its item column then holds the item bias).
+    """
+
+    name: ClassVar[str] = ""
+    PARAMS: ClassVar[dict[str, Param]] = {}
+    fixed_user_column: ClassVar[int | None] = None
+    fit_seconds_: float | None
+
+    def __init__(self, **params: Any) -> None:
+        reject_unknown(type(self).__name__, self.PARAMS, params)
+        self.params = {k: params.get(k, p.default) for k, p in self.PARAMS.items()}
+
+    def get_params(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+
+    # ---- fitting ------------------------------------------------------------------------
+    def fit(self, train: Interactions) -> Recommender:
+        """Learn factors from ``train``; starts from scratch on every call. Returns ``self``."""
+        self.params = check_params(type(self).__name__, self.PARAMS, self.params)
+        if not isinstance(train, Interactions):
+            raise DataError(f"fit expects Interactions, got {type(train).__name__}")
+        if train.nnz == 0:
+            raise DataError("fit needs at least one interaction; train is empty")
+        for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
+            delattr(self, attr)
+        start = time.perf_counter()
+        user_factors, item_factors = self._fit_factors(train)
+        self.fit_seconds_ = time.perf_counter() - start
+        self._set_state(train.user_map, train.item_map, train.matrix, user_factors, item_factors)
+        return self
+
+    def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError  # implemented by every concrete model
+
+    def _set_state(
+        self,
+        user_map: IdMap,
+        item_map: IdMap,
+        seen: sp.csr_matrix,
+        user_factors: np.ndarray,
+        item_factors: np.ndarray,
+    ) -> None:
+        self.user_map_ = user_map
+        self.item_map_ = item_map
+        self.seen_ = sp.csr_matrix(
+            (np.ones(seen.nnz, dtype=np.float32), seen.indices, seen.indptr), shape=seen.shape
+        )
+        self.item_popularity_ = np.bincount(seen.indices, minlength=seen.shape[1]).astype(
+            np.float32
+        )
+        self.user_factors_ = np.ascontiguousarray(user_factors, dtype=np.float32)
+        self.item_factors_ = np.ascontiguousarray(item_factors, dtype=np.float32)
+
+    def _require_fitted(self) -> None:
+        if not hasattr(self, "item_factors_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+    # ---- ranking --------------------------------------------------------------------------
+    def scores_for_users(
+        self, user_idx: np.ndarray, candidates: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Dense scores (n_users x n_items, or x len(candidates)) of training users by index."""
+        self._require_fitted()
+        return self.score_vectors(self.user_factors_[user_idx], candidates)
+
+    def score_vectors(
+        self, user_vectors: np.ndarray, candidates: np.ndarray | None = None
+    ) -> np.ndarray:
+        items = self.item_factors_ if candidates is None else self.item_factors_[candidates]
+        return user_vectors @ items.T
+
+    def rank_scores(
+        self,
+        scores: np.ndarray,
+        k: int,
+        exclude: sp.csr_matrix | None = None,
+        candidates: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k item indices (``-1`` padded) and scores (``-inf`` padded) of a score matrix.
+
+        ``exclude`` has one row per score row; its items are never returned. With
+        ``candidates``, score columns are those item indices. ``scores`` is modified in place.
+        """
+        if exclude is not None and exclude.nnz:
+            pos = None
+            if candidates is not None:
+                pos = np.full(self.item_factors_.shape[0], -1, dtype=np.int64)
+                pos[candidates] = np.arange(len(candidates))
+            mask_rows(scores, exclude, pos)
+        idx, vals = topk(scores, k)
+        if candidates is not None:
+            idx = candidates[idx]
+        idx[np.isneginf(vals)] = -1
+        return idx, vals
+
+    def _external_items(self, idx: np.ndarray, k: int) -> np.ndarray:
+        ids = self.item_map_.ids
+        out = np.full((idx.shape[0], k), -1 if ids.dtype != object else None, dtype=ids.dtype)
+        got = idx[:, :k]
+        filled = got >= 0
+        sub = out[:, : got.shape[1]]
+        sub[filled] = ids[got[filled]]
+        return out
+
+    @staticmethod
+    def _pad_scores(vals: np.ndarray, k: int) -> np.ndarray:
+        out = np.full((vals.shape[0], k), -np.inf, dtype=np.float32)
+        out[:, : vals.shape[1]] = vals
+        return out
+
+    def _candidate_idx(self, items: Any) -> np.ndarray | None:
+        return None if items is None else np.unique(self.item_map_.indices(items))
+
+    def _check_k(self, k: int) -> int:
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+            raise ConfigError(f"k must be a positive int, got {k!r}")
+        return int(k)
+
+    def recommend(
+        self,
+        user_ids: Any,
+        k: int = 10,
+        exclude_seen: bool = True,
+        items: Any = None,
+        unknown: str = "raise",
+        chunk_size: int = 4096,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` items for each user: ``(item_ids, scores)``, each of shape (n_users, k).
+
+        ``items`` restricts ranking to those item ids. ``unknown="raise"`` raises
+        :class:`UnknownIdError` for users not seen in training; ``unknown="popular"`` gives them
+        the most popular training items instead. Padding: see the module docstring.
+        """
+        self._require_fitted()
+        k = self._check_k(k)
+        if unknown not in ("raise", "popular"):
+            raise ConfigError(f"unknown must be 'raise' or 'popular', got {unknown!r}")
+        user_idx = self.user_map_.indices(
+            user_ids, missing="raise" if unknown == "raise" else "mask"
+        )
+        cand = self._candidate_idx(items)
+        out_idx = np.full((len(user_idx), k), -1, dtype=np.int64)
+        out_val = np.full((len(user_idx), k), -np.inf, dtype=np.float32)
+        for s in range(0, len(user_idx), chunk_size):
+            rows = user_idx[s : s + chunk_size]
+            known = rows >= 0
+            vecs = np.zeros((len(rows), self.user_factors_.shape[1]), dtype=np.float32)
+            vecs[known] = self.user_factors_[rows[known]]
+            exclude = self.seen_[np.where(known, rows, 0)] if exclude_seen else None
+            if exclude is not None and not known.all():
+                exclude = sp.diags(known.astype(np.float32)) @ exclude  # no history: no exclusions
+                exclude.eliminate_zeros()
+            idx, vals = self.rank_scores(self.score_vectors(vecs, cand), k, exclude, cand)
+            if not known.all():
+                pop_idx, pop_vals = self._popular_idx(k, cand)
+                idx[~known], vals[~known] = pop_idx, pop_vals
+            out_idx[s : s + chunk_size, : idx.shape[1]] = idx
+            out_val[s : s + chunk_size, : vals.shape[1]] = vals
+        return self._external_items(out_idx, k), out_val
+
+    def _popular_idx(self, k: int, cand: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        pop = self.item_popularity_ if cand is None else self.item_popularity_[cand]
+        idx, vals = topk(pop[None, :], k)
+        return (idx if cand is None else cand[idx]), vals
+
+    def recommend_all(
+        self, k: int = 10, chunk_size: int = 4096, exclude_seen: bool = True, items: Any = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Yield ``(user_ids, item_ids, scores)`` for every training user, ``chunk_size`` at a time.
+
+        Memory per step is bounded by ``chunk_size x n_items`` scores.
+        """
+        self._require_fitted()
+        k = self._check_k(k)
+        cand = self._candidate_idx(items)
+        n_users = self.user_factors_.shape[0]
+        for s in range(0, n_users, chunk_size):
+            rows = np.arange(s, min(s + chunk_size, n_users))
+            exclude = self.seen_[rows] if exclude_seen else None
+            idx, vals = self.rank_scores(self.scores_for_users(rows, cand), k, exclude, cand)
+            yield self.user_map_.ids[rows], self._external_items(idx, k), self._pad_scores(vals, k)
+
+    def score(self, user_ids: Any, item_ids: Any) -> np.ndarray:
+        """Scores of (user, item) pairs, element-wise: ``len(user_ids) == len(item_ids)``."""
+        self._require_fitted()
+        u = self.user_map_.indices(user_ids)
+        i = self.item_map_.indices(item_ids)
+        if len(u) != len(i):
+            raise ConfigError(f"score needs as many users as items, got {len(u)} and {len(i)}")
+        return np.einsum("ij,ij->i", self.user_factors_[u], self.item_factors_[i])
+
+    def _similarity_factors(self) -> np.ndarray:
+        """Item vectors for cosine similarity: the factors without bias columns."""
+        if self.fixed_user_column is None:
+            return self.item_factors_
+        keep = np.ones(self.item_factors_.shape[1], dtype=bool)
+        keep[self.fixed_user_column] = False
+        return self.item_factors_[:, keep]
+
+    def similar_items(
+        self, item_ids: Any, k: int = 10, items: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` most cosine-similar items to each item (itself excluded)."""
+        self._require_fitted()
+        k = self._check_k(k)
+        idx = self.item_map_.indices(item_ids)
+        vecs = self._similarity_factors()
+        norms = np.linalg.norm(vecs, axis=1)
+        unit = vecs / np.where(norms > 0, norms, 1)[:, None]
+        cand = self._candidate_idx(items)
+        pool = unit if cand is None else unit[cand]
+        sims = unit[idx] @ pool.T
+        pos = np.arange(len(idx))
+        self_col = idx if cand is None else np.searchsorted(cand, idx)
+        own = (self_col < pool.shape[0]) & ((cand is None) or np.isin(idx, cand))
+        sims[pos[own], self_col[own]] = -np.inf
+        top, vals = topk(sims, k)
+        if cand is not None:
+            top = cand[top]
+        top[np.isneginf(vals)] = -1
+        return self._external_items(top, k), self._pad_scores(vals, k)
+
+    # ---- fold-in ----------------------------------------------------------------------------
+    def _fold_in_confidence(self, history: sp.csr_matrix) -> tuple[np.ndarray, float]:
+        """Confidence of each history entry, and the absolute ridge, for :meth:`fold_in`."""
+        y = self._similarity_factors()
+        reg = self.params["fold_in_regularization"] * float(np.mean(np.sum(y * y, axis=1)))
+        return np.full(history.nnz, 1.0 + self.params["fold_in_alpha"]), reg
+
+    def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
+        """User vectors for new users from a (n_new x n_items) history matrix.
+
+        Solves the implicit-feedback least squares of Hu, Koren & Volinsky (2008) against the
+        fixed item factors: preference 1 with confidence ``c`` on the user's items, preference 0
+        with confidence 1 elsewhere, ridge ``reg``. A bias column (``fixed_user_column``) stays 1
+        and its item biases are subtracted from the targets. ALS uses its own alpha and
+        regularization, which makes this its exact user update; other models use
+        ``fold_in_alpha`` and ``fold_in_regularization``.
+        """
+        self._require_fitted()
+        full = self.item_factors_.astype(np.float64)
+        out = out_fixed(history.shape[0], full.shape[1], self.fixed_user_column)
+        free = np.ones(full.shape[1], dtype=bool)
+        bias = np.zeros(full.shape[0])
+        if self.fixed_user_column is not None:
+            free[self.fixed_user_column] = False
+            bias = full[:, self.fixed_user_column]
+        if not free.any():  # nothing user-specific to solve for (popularity)
+            return out
+        conf, reg = self._fold_in_confidence(history)
+        y = full[:, free]
+        gram = y.T @ y + reg * np.eye(y.shape[1])
+        base_b = y.T @ (-bias)
+        for u in range(history.shape[0]):
+            lo, hi = history.indptr[u], history.indptr[u + 1]
+            items, c = history.indices[lo:hi], conf[lo:hi]
+            yh = y[items]
+            a = gram + (yh.T * (c - 1.0)) @ yh
+            b = base_b + yh.T @ (c * (1.0 - bias[items]) + bias[items])
+            out[u, free] = np.linalg.solve(a, b)
+        return out
+
+    def recommend_for_history(
+        self,
+        histories: Sequence[Any],
+        k: int = 10,
+        exclude_seen: bool = True,
+        items: Any = None,
+        weights: Sequence[Any] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Recommend for users not seen in training, from the item ids each interacted with.
+
+        ``histories[j]`` lists user j's item ids (unknown item ids are ignored and counted in
+        ``self.last_unknown_history_items_``); ``weights[j]`` optional weights aligned with them.
+        """
+        self._require_fitted()
+        k = self._check_k(k)
+        rows, cols, vals = [], [], []
+        unknown = 0
+        for j, hist in enumerate(histories):
+            idx = self.item_map_.indices(as_id_array(hist), missing="mask")
+            w = np.ones(len(idx)) if weights is None else np.asarray(weights[j], dtype=np.float64)
+            if len(w) != len(idx):
+                raise ConfigError(f"weights[{j}] has {len(w)} values for {len(idx)} items")
+            unknown += int((idx < 0).sum())
+            rows.append(np.full(int((idx >= 0).sum()), j))
+            cols.append(idx[idx >= 0])
+            vals.append(w[idx >= 0])
+        self.last_unknown_history_items_ = unknown
+        history = sp.csr_matrix(
+            (
+                np.concatenate(vals or [np.zeros(0)]),
+                (
+                    np.concatenate(rows or [np.zeros(0, int)]),
+                    np.concatenate(cols or [np.zeros(0, int)]),
+                ),
+            ),
+            shape=(len(histories), self.item_factors_.shape[0]),
+        )
+        history.sum_duplicates()
+        vecs = self.fold_in(history)
+        cand = self._candidate_idx(items)
+        scores = self.score_vectors(vecs, cand)
+        idx, scores = self.rank_scores(scores, k, history if exclude_seen else None, cand)
+        return self._external_items(idx, k), self._pad_scores(scores, k)
+
+    # ---- persistence ------------------------------------------------------------------------
+    def _extra_arrays(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def _restore_extra(self, arrays: dict[str, np.ndarray]) -> None:
+        return None
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to a directory (.npy arrays, manifest.json), atomically."""
+        self._require_fitted()
+        from recsys_embed.models.registry import library_versions
+
+        arrays = {
+            "user_ids": persist.ids_to_array(self.user_map_.ids),
+            "item_ids": persist.ids_to_array(self.item_map_.ids),
+            "user_factors": self.user_factors_,
+            "item_factors": self.item_factors_,
+            "seen_indptr": self.seen_.indptr,
+            "seen_indices": self.seen_.indices,
+            **self._extra_arrays(),
+        }
+        manifest = {
+            "type": self.name,
+            "params": self.params,
+            "fit_seconds": getattr(self, "fit_seconds_", None),
+            "versions": {"recsys_embed": __version__, **library_versions()},
+            "n_users": len(self.user_map_),
+            "n_items": len(self.item_map_),
+        }
+        return persist.write_model_dir(path, manifest, arrays)
+
+    @classmethod
+    def _from_arrays(cls, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> Recommender:
+        model = cls(**manifest["params"])
+        model.params = check_params(cls.__name__, cls.PARAMS, model.params)
+        need = (
+            "user_ids",
+            "item_ids",
+            "user_factors",
+            "item_factors",
+            "seen_indptr",
+            "seen_indices",
+        )
+        missing = [n for n in need if n not in arrays]
+        if missing:
+            raise DataError(f"model file lacks arrays {missing}")
+        users = IdMap(persist.ids_from_array(arrays["user_ids"]), "user")
+        items = IdMap(persist.ids_from_array(arrays["item_ids"]), "item")
+        indices = arrays["seen_indices"]
+        seen = sp.csr_matrix(
+            (np.ones(len(indices), dtype=np.float32), indices, arrays["seen_indptr"]),
+            shape=(len(users), len(items)),
+        )
+        uf, itf = arrays["user_factors"], arrays["item_factors"]
+        if uf.shape[0] != len(users) or itf.shape[0] != len(items) or uf.shape[1] != itf.shape[1]:
+            raise DataError("model file arrays disagree in shape with its id maps")
+        model._set_state(users, items, seen, uf, itf)
+        model._restore_extra(arrays)
+        model.fit_seconds_ = manifest.get("fit_seconds")
+        return model

@@ -1,0 +1,99 @@
+"""LightFM (Kula 2015) with its biases folded into the vectors."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys_embed.data.interactions import Interactions
+from recsys_embed.errors import DataError
+from recsys_embed.models.base import FOLD_IN_PARAMS, Recommender
+from recsys_embed.models.params import Param
+
+
+class LightFM(Recommender):
+    """LightFM factorisation; WARP is the strong loss (../shared/LIBRARY-FACTS.md).
+
+    Vectors: user ``[p_u, b_u, 1]`` and item ``[q_i, 1, b_i]``, so a dot product equals
+    ``LightFM.predict``. ``fit(train, item_features=F)`` passes an (n_items x n_features)
+    matrix to LightFM as given (LightFM then represents item i as ``F[i] @ embeddings``; include
+    an identity block yourself if you want per-item vectors). Reproducible only with
+    ``num_threads=1``. Fold-in: see :meth:`Recommender.fold_in`.
+    """
+
+    name = "lightfm"
+    fixed_user_column = -1
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "no_components": Param(128, int, "latent dimensions", minimum=1, search=(16, 256, "log")),
+        "loss": Param(
+            "warp",
+            str,
+            "loss",
+            choices=("warp", "bpr", "logistic", "warp-kos"),
+            search=("warp", "bpr", "warp-kos"),
+        ),
+        "learning_rate": Param(0.02, float, "SGD step size", above=0, search=(0.005, 0.1, "log")),
+        "epochs": Param(
+            50, int, "passes over the interactions", minimum=1, search=(10, 100, "log")
+        ),
+        "item_alpha": Param(
+            0.0, float, "L2 penalty on item features", minimum=0, search=(1e-8, 1e-4, "log")
+        ),
+        "user_alpha": Param(0.0, float, "L2 penalty on user features", minimum=0),
+        "max_sampled": Param(10, int, "WARP: negatives tried per positive", minimum=1),
+        "learning_schedule": Param(
+            "adagrad", str, "step-size schedule", choices=("adagrad", "adadelta")
+        ),
+        "random_state": Param(0, int, "seed", nullable=True),
+        "num_threads": Param(1, int, "Hogwild threads (>1 is not reproducible)", minimum=1),
+        **FOLD_IN_PARAMS,
+    }
+
+    def fit(self, train: Interactions, item_features: sp.spmatrix | None = None) -> LightFM:
+        """Fit on ``train``; ``item_features`` (n_items x n_features) as LightFM takes them."""
+        if item_features is not None and item_features.shape[0] != train.n_items:
+            raise DataError(
+                f"item_features has {item_features.shape[0]} rows; expected one per item "
+                f"({train.n_items})"
+            )
+        self._item_features = (
+            None if item_features is None else sp.csr_matrix(item_features, dtype=np.float32)
+        )
+        super().fit(train)
+        return self
+
+    def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
+        from lightfm import LightFM as _LightFM
+
+        p = self.params
+        model = _LightFM(
+            no_components=p["no_components"],
+            loss=p["loss"],
+            learning_rate=p["learning_rate"],
+            item_alpha=p["item_alpha"],
+            user_alpha=p["user_alpha"],
+            max_sampled=p["max_sampled"],
+            learning_schedule=p["learning_schedule"],
+            random_state=p["random_state"],
+        )
+        binary = train.matrix.tocoo()
+        binary.data = np.ones_like(binary.data)
+        model.fit(
+            binary,
+            item_features=self._item_features,
+            epochs=p["epochs"],
+            num_threads=p["num_threads"],
+        )
+        self._lightfm = model  # kept for equivalence checks; not saved
+        user_bias, user_emb = model.get_user_representations()
+        item_bias, item_emb = model.get_item_representations(self._item_features)
+        ones_u = np.ones((len(user_bias), 1), dtype=np.float32)
+        ones_i = np.ones((len(item_bias), 1), dtype=np.float32)
+        users = np.hstack([user_emb, user_bias[:, None], ones_u])
+        items = np.hstack([item_emb, ones_i, item_bias[:, None]])
+        return users, items
+
+    def _similarity_factors(self) -> np.ndarray:
+        return self.item_factors_[:, :-2]

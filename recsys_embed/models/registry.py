@@ -1,0 +1,61 @@
+"""Model names -> classes, creation with validated parameters, and loading saved models."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from recsys_embed.errors import ConfigError, DataError
+from recsys_embed.models import persist
+from recsys_embed.models.als import ALS
+from recsys_embed.models.base import Recommender
+from recsys_embed.models.bpr import BPR
+from recsys_embed.models.lightfm import LightFM
+from recsys_embed.models.params import check_params
+from recsys_embed.models.popularity import Popularity
+
+REGISTRY: dict[str, type[Recommender]] = {cls.name: cls for cls in (ALS, BPR, LightFM, Popularity)}
+
+
+def model_class(name: str) -> type[Recommender]:
+    if name not in REGISTRY:
+        raise ConfigError(f"unknown model {name!r}; available: {sorted(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def create(name: str, **params: Any) -> Recommender:
+    """A new, unfitted model by registry name; parameters are checked now."""
+    cls = model_class(name)
+    check_params(f"model {name!r}", cls.PARAMS, params)
+    return cls(**params)
+
+
+def describe(name: str) -> str:
+    """The model's parameters: name, default, allowed values and meaning, one per line."""
+    cls = model_class(name)
+    return "\n".join(
+        f"{k} = {p.default!r}  ({p.describe()}): {p.doc}" for k, p in cls.PARAMS.items()
+    )
+
+
+def load(path: str | Path) -> Recommender:
+    """Load a model saved with :meth:`Recommender.save` (needs neither implicit nor lightfm)."""
+    manifest, arrays = persist.read_model_dir(path)
+    kind = manifest["type"]
+    if kind not in REGISTRY:
+        raise DataError(f"{path}: unknown model type {kind!r}; known: {sorted(REGISTRY)}")
+    try:
+        return REGISTRY[kind]._from_arrays(manifest, arrays)
+    except ConfigError as exc:
+        raise DataError(f"{path}: bad parameters in manifest: {exc}") from None
+
+
+def library_versions() -> dict[str, str]:
+    out = {}
+    for dist in ("numpy", "scipy", "implicit", "rectools-lightfm", "polars"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
