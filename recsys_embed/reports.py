@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
+
+from recsys_embed.atomic import atomic_write, write_parquet, write_text
 
 if TYPE_CHECKING:
     from recsys_embed.evaluate import Report
@@ -67,30 +67,6 @@ def recommendations_frame(report: Report) -> pl.DataFrame:
             )
         )
     return pl.concat(frames) if frames else pl.DataFrame()
-
-
-def atomic_write(path: str | Path, write: Any) -> Path:
-    """Call ``write(tmp_path)`` for a temp file beside ``path``, fsync it, then rename over it."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_text(path: str | Path, text: str) -> Path:
-    return atomic_write(path, lambda p: p.write_text(text))
-
-
-def write_parquet(path: str | Path, frame: pl.DataFrame) -> Path:
-    return atomic_write(path, lambda p: frame.write_parquet(p))
 
 
 def write_artifacts(

@@ -168,6 +168,17 @@ class Interactions:
             source=self.source,
         )
 
+    def with_unit_weights(self) -> Interactions:
+        """The same interactions, every weight 1 (timestamps kept)."""
+        return Interactions.from_indices(
+            self.user_idx,
+            self.item_idx,
+            self.user_map,
+            self.item_map,
+            timestamps=self.timestamps,
+            source=self.source,
+        )
+
     def compact(self) -> Interactions:
         """Drop users and items that have no interaction (the id maps shrink)."""
         keep_u = np.flatnonzero(np.diff(self.matrix.indptr) > 0)
