@@ -81,8 +81,10 @@ def main() -> None:
     }
     results = {name: median_seconds(fn, args.repeats) for name, fn in runs.items()}
     floor = results["polars.read_csv (floor)"]
-    print(f"{args.rows:,} rows, {inter.n_users:,} users x {inter.n_items:,} items, "
-          f"{inter.n_duplicates:,} duplicate rows aggregated; median of {args.repeats}")
+    print(
+        f"{args.rows:,} rows, {inter.n_users:,} users x {inter.n_items:,} items, "
+        f"{inter.n_duplicates:,} duplicate rows aggregated; median of {args.repeats}"
+    )
     print("| loader | median s | vs polars.read_csv |")
     print("|---|---:|---:|")
     for name, sec in results.items():

@@ -77,7 +77,7 @@ def write_recommendations(
     out: str | Path,
     k: int = 10,
     users: Any = None,
-    chunk_size: int = 4096,
+    chunk_size: int = 1024,
     exclude_seen: bool = True,
     unknown: str = "skip",
     progress: Callable[[int, int], None] | None = None,

@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument(
         "--users", type=Path, help="only these users (.txt one per line, or a user_id column)"
     )
-    rc.add_argument("--chunk-size", type=int, default=4096, help="users scored at a time")
+    rc.add_argument("--chunk-size", type=int, default=1024, help="users scored at a time")
     rc.add_argument(
         "--unknown",
         choices=("skip", "popular"),

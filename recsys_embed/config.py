@@ -102,7 +102,7 @@ class SplitConfig:
 class EvaluateConfig:
     k: tuple[int, ...] = (10, 20)
     metrics: tuple[str, ...] = ("recall", "ndcg", "precision", "map")
-    chunk_size: int = 2048
+    chunk_size: int = 1024
 
 
 @dataclass(frozen=True)
@@ -268,7 +268,7 @@ def _evaluate(source: str, raw: Any, vocab: Vocabulary) -> EvaluateConfig:
     bad = [m for m in metrics if m not in vocab.metrics]
     if not metrics or bad:
         raise t.fail("metrics", f"a list of metric names from {list(vocab.metrics)}")
-    chunk = t.get("chunk_size", int, 2048)
+    chunk = t.get("chunk_size", int, 1024)
     if chunk < 1:
         raise t.fail("chunk_size", "a positive int")
     return EvaluateConfig(tuple(sorted(set(k))), tuple(metrics), chunk)

@@ -162,7 +162,11 @@ def _check_models(models: Mapping[str, Recommender], train: Interactions) -> Non
     for name, model in models.items():
         if not hasattr(model, "item_factors_"):
             raise ConfigError(f"model {name!r} is not fitted; fit it on train first")
-        if model.user_map_ != train.user_map or model.item_map_ != train.item_map:
+        items = model.item_map_.ids
+        same_items = len(items) >= train.n_items and bool(
+            np.all(items[: train.n_items] == train.item_ids)
+        )  # a text model's catalogue may extend the training items
+        if model.user_map_ != train.user_map or not same_items:
             raise ConfigError(
                 f"model {name!r} was fitted on another id space than this split's train set"
             )
@@ -175,7 +179,7 @@ def evaluate(
     k: Iterable[int] = (10, 20),
     metrics: Sequence[str] = ("recall", "ndcg", "precision", "map"),
     candidates: Any = None,
-    chunk_size: int = 2048,
+    chunk_size: int = 1024,
     recall_denominator: str = "relevant",
     ideal: str = "relevant",
     only_with_recommendations: bool = False,
@@ -217,16 +221,19 @@ def evaluate(
     for name, model in models.items():
         start = time.perf_counter()
         tops, vals, aucs = [], [], []
+        model_cand = cand
+        if cand is None and len(model.item_map_) > train.n_items:
+            model_cand = np.arange(train.n_items)  # rank the split's items only
         for s in range(0, len(user_idx), chunk_size):
             rows = user_idx[s : s + chunk_size]
-            scores = model.scores_for_users(rows, cand)
+            scores = model.scores_for_users(rows, model_cand)
             if "auc" in metrics:
                 excl = train.matrix[rows]
                 truth = _truth_rows(test, rows, cand_mask)
                 if cand is not None:
                     excl, truth = excl[:, cand], truth[:, cand]
                 aucs.append(M.auc_from_scores(scores, truth, excl))
-            idx, sc = model.rank_scores(scores, kmax, train.matrix[rows], cand)
+            idx, sc = model.rank_scores(scores, kmax, train.matrix[rows], model_cand)
             tops.append(idx)
             vals.append(sc)
         top = np.vstack(tops) if tops else np.zeros((0, kmax), dtype=np.int64)

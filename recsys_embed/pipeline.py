@@ -19,6 +19,7 @@ from recsys_embed.data.interactions import Interactions
 from recsys_embed.data.loaders import read_interactions, read_item_text
 from recsys_embed.data.movielens import DATASETS, load_dataset
 from recsys_embed.data.transforms import filter_min_weight
+from recsys_embed.errors import ConfigError
 from recsys_embed.evaluate import METRICS, Report, evaluate
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.params import check_params
@@ -90,7 +91,25 @@ def build_model(config: RunConfig, name: str, threads: int | None = None) -> Rec
     params = dict(m.params)
     if threads is not None and "num_threads" in REGISTRY[m.type].PARAMS:
         params["num_threads"] = threads
+    vectors = params.get("vectors")
+    if isinstance(vectors, str) and vectors != "word2vec" and config.source != "<default config>":
+        params["vectors"] = str(Path(config.source).parent / Path(vectors).expanduser())
     return create(m.type, **params)
+
+
+def fit_model(
+    model: Recommender, name: str, train: Interactions, items: pl.DataFrame | None
+) -> None:
+    """Fit, handing item text to the models that need it."""
+    if not getattr(model, "needs_item_text", False):
+        model.fit(train)
+        return
+    if items is None:
+        raise ConfigError(
+            f"[models.{name}] type {model.name!r} needs item text: add a [data.items] table "
+            "or use a dataset name"
+        )
+    model.fit(train, item_text=items)  # type: ignore[call-arg]
 
 
 def resolved_config(config: RunConfig, models: dict[str, Recommender]) -> dict[str, Any]:
@@ -123,7 +142,7 @@ def run_evaluation(
     """Load, split, fit every configured model, evaluate, and write the run's files."""
     out = Path(out_dir)
     log(f"loading {config.data.interactions}")
-    inter, _items = load_data(config)
+    inter, items = load_data(config)
     log(f"{inter.n_users} users x {inter.n_items} items, {inter.nnz} interactions")
     train, test, candidates = make_split(inter, config.split)
     log(f"split {config.split.method}: {train.nnz} train, {test.nnz} test interactions")
@@ -131,7 +150,7 @@ def run_evaluation(
     for m in config.models:
         model = build_model(config, m.name, threads)
         log(f"fitting {m.name} ({m.type})")
-        model.fit(train)
+        fit_model(model, m.name, train, items)
         log(f"fitted {m.name} in {model.fit_seconds_:.2f}s")
         models[m.name] = model
     log("evaluating")
@@ -169,10 +188,10 @@ def train_model(
     config: RunConfig, name: str, out_dir: str | Path, log: Log, threads: int | None = None
 ) -> Path:
     """Fit one configured model on all the data (no split) and save it."""
-    inter, _ = load_data(config)
+    inter, items = load_data(config)
     model = build_model(config, name, threads)
     log(f"fitting {name} on {inter.nnz} interactions")
-    model.fit(inter)
+    fit_model(model, name, inter, items)
     path = model.save(out_dir)
     log(f"saved {name} to {path} ({model.fit_seconds_:.2f}s fit)")
     return path

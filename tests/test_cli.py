@@ -25,7 +25,11 @@ def run(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.Com
         full_env.setdefault("RECSYS_EMBED_DATA", str(shared_data_dir()))
     return subprocess.run(
         [sys.executable, "-m", "recsys_embed", *args],
-        capture_output=True, text=True, env=full_env, cwd=cwd, timeout=600,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=600,
     )
 
 
@@ -68,8 +72,15 @@ def test_evaluate_on_ml100k_files_and_recomputed_recall(tmp_path):
     proc = run("evaluate", "--config", str(cfg), "--out", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "out"
-    for name in ("metrics.json", "metrics.md", "recommendations.parquet", "train.parquet",
-                 "test.parquet", "config.toml", "metrics.png"):
+    for name in (
+        "metrics.json",
+        "metrics.md",
+        "recommendations.parquet",
+        "train.parquet",
+        "test.parquet",
+        "config.toml",
+        "metrics.png",
+    ):
         assert (out / name).is_file(), name
     assert "| als |" in proc.stdout
     metrics = json.loads((out / "metrics.json").read_text())
@@ -135,19 +146,27 @@ def trained(tmp_path_factory):
 
 def test_train_then_recommend_every_user(trained, tmp_path):
     out = tmp_path / "recs.parquet"
-    proc = run("recommend", "--model", str(trained), "--k", "7", "--out", str(out), "--chunk-size", "100")
+    proc = run(
+        "recommend", "--model", str(trained), "--k", "7", "--out", str(out), "--chunk-size", "100"
+    )
     assert proc.returncode == 0, proc.stderr
     recs = pl.read_parquet(out)
     model = models.load(trained)
     assert recs.columns == ["user_id", "rank", "item_id", "score"]
     assert recs["user_id"].n_unique() == len(model.user_map_)
     assert (recs.group_by("user_id").len()["len"] == 7).all()
-    seen = pl.DataFrame({
-        "user_id": model.user_map_.ids[np.repeat(np.arange(len(model.user_map_)), np.diff(model.seen_.indptr))],
-        "item_id": model.item_map_.ids[model.seen_.indices],
-    })
+    seen = pl.DataFrame(
+        {
+            "user_id": model.user_map_.ids[
+                np.repeat(np.arange(len(model.user_map_)), np.diff(model.seen_.indptr))
+            ],
+            "item_id": model.item_map_.ids[model.seen_.indices],
+        }
+    )
     assert recs.join(seen, on=["user_id", "item_id"]).height == 0
-    ratings = pl.read_csv(REPO / "datasets/ml-latest-small/ratings.csv").filter(pl.col("rating") >= 3.5)
+    ratings = pl.read_csv(REPO / "datasets/ml-latest-small/ratings.csv").filter(
+        pl.col("rating") >= 3.5
+    )
     assert model.seen_.nnz == ratings.height
 
 
@@ -155,12 +174,26 @@ def test_recommend_users_file_unknowns_and_csv(trained, tmp_path):
     users = tmp_path / "users.txt"
     users.write_text("1\n2\n999999\n888888\n")
     out = tmp_path / "recs.csv"
-    proc = run("recommend", "--model", str(trained), "--k", "3", "--out", str(out), "--users", str(users))
+    proc = run(
+        "recommend", "--model", str(trained), "--k", "3", "--out", str(out), "--users", str(users)
+    )
     assert proc.returncode == 0, proc.stderr
     assert "2 unknown user(s) skipped" in proc.stderr
     recs = pl.read_csv(out)
     assert sorted(recs["user_id"].unique().to_list()) == [1, 2]
-    proc = run("recommend", "--model", str(trained), "--k", "3", "--out", str(out), "--users", str(users), "--unknown", "popular")
+    proc = run(
+        "recommend",
+        "--model",
+        str(trained),
+        "--k",
+        "3",
+        "--out",
+        str(out),
+        "--users",
+        str(users),
+        "--unknown",
+        "popular",
+    )
     assert "2 unknown user(s) given popular items" in proc.stderr
     recs = pl.read_csv(out)
     assert sorted(recs["user_id"].unique().to_list()) == [1, 2, 888888, 999999]
@@ -172,8 +205,13 @@ def big_model(path: Path, n_users: int = 400_000, n_items: int = 3_000) -> Path:
     rng = np.random.default_rng(0)
     model = models.ALS(factors=16)
     seen = sp.csr_matrix((n_users, n_items), dtype=np.float32)
-    model._set_state(IdMap(np.arange(n_users), "user"), IdMap(np.arange(n_items)), seen,
-                     rng.random((n_users, 16), dtype=np.float32), rng.random((n_items, 16), dtype=np.float32))
+    model._set_state(
+        IdMap(np.arange(n_users), "user"),
+        IdMap(np.arange(n_items)),
+        seen,
+        rng.random((n_users, 16), dtype=np.float32),
+        rng.random((n_items, 16), dtype=np.float32),
+    )
     return model.save(path)
 
 
@@ -182,8 +220,21 @@ def test_sigkill_mid_write_keeps_previous_output(tmp_path):
     out = tmp_path / "recs.parquet"
     out.write_bytes(b"previous good output")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "recsys_embed", "recommend", "--model", str(model_dir), "--k", "10",
-         "--out", str(out), "--chunk-size", "2000", "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "recsys_embed",
+            "recommend",
+            "--model",
+            str(model_dir),
+            "--k",
+            "10",
+            "--out",
+            str(out),
+            "--chunk-size",
+            "2000",
+            "--quiet",
+        ],
         cwd=REPO,
     )
     deadline = time.time() + 120
@@ -195,7 +246,10 @@ def test_sigkill_mid_write_keeps_previous_output(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert out.read_bytes() == b"previous good output"
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["big", "recs.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
+        "big",
+        "recs.parquet",
+    ]
 
 
 def test_output_location_errors(trained, tmp_path):
@@ -224,23 +278,47 @@ def test_corrupt_model_dir(trained, tmp_path):
 
 def test_config_errors_name_file_table_key(tmp_path):
     cfg = tmp_path / "c.toml"
-    cfg.write_text('[data]\ninteractions = "movielens-100k"\ncolour = "red"\n[models.a]\ntype = "als"\n')
-    one_error_line(run("evaluate", "--config", str(cfg), "--out", str(tmp_path / "o")), 2,
-                   str(cfg), "[data]", "'colour'", "allowed")
-    cfg.write_text('[data]\ninteractions = "movielens-100k"\n[models.a]\ntype = "als"\nfactors = "many"\n')
-    one_error_line(run("evaluate", "--config", str(cfg), "--out", str(tmp_path / "o")), 2,
-                   "[models.a]", "factors must be int")
-    cfg.write_text('[data]\ninteractions = "movielens-100k"\n[split]\nmethod = "sorted"\n[models.a]\ntype = "als"\n')
-    one_error_line(run("evaluate", "--config", str(cfg), "--out", str(tmp_path / "o")), 2,
-                   "[split] method = 'sorted'", "one of ['random'")
-    one_error_line(run("evaluate", "--config", str(tmp_path / "missing.toml"), "--out", "o"), 2, "not found")
+    cfg.write_text(
+        '[data]\ninteractions = "movielens-100k"\ncolour = "red"\n[models.a]\ntype = "als"\n'
+    )
+    one_error_line(
+        run("evaluate", "--config", str(cfg), "--out", str(tmp_path / "o")),
+        2,
+        str(cfg),
+        "[data]",
+        "'colour'",
+        "allowed",
+    )
+    cfg.write_text(
+        '[data]\ninteractions = "movielens-100k"\n[models.a]\ntype = "als"\nfactors = "many"\n'
+    )
+    one_error_line(
+        run("evaluate", "--config", str(cfg), "--out", str(tmp_path / "o")),
+        2,
+        "[models.a]",
+        "factors must be int",
+    )
+    cfg.write_text(
+        '[data]\ninteractions = "movielens-100k"\n[split]\nmethod = "sorted"\n[models.a]\ntype = "als"\n'
+    )
+    one_error_line(
+        run("evaluate", "--config", str(cfg), "--out", str(tmp_path / "o")),
+        2,
+        "[split] method = 'sorted'",
+        "one of ['random'",
+    )
+    one_error_line(
+        run("evaluate", "--config", str(tmp_path / "missing.toml"), "--out", "o"), 2, "not found"
+    )
 
 
 def test_malformed_interactions_file(tmp_path):
     (tmp_path / "log.csv").write_text("u,i,w\n1,2,5\n1,3,-4\n")
     cfg = tmp_path / "c.toml"
-    cfg.write_text('[data]\ninteractions = "log.csv"\nuser_col = "u"\nitem_col = "i"\nweight_col = "w"\n'
-                   '[models.p]\ntype = "popularity"\n')
+    cfg.write_text(
+        '[data]\ninteractions = "log.csv"\nuser_col = "u"\nitem_col = "i"\nweight_col = "w"\n'
+        '[models.p]\ntype = "popularity"\n'
+    )
     proc = run("evaluate", "--config", str(cfg), "--out", str(tmp_path / "o"), "--quiet")
     one_error_line(proc, 3, "log.csv", "column 'w'", "row 1")
 

@@ -35,6 +35,29 @@ def planted(n_groups=3, users_per=20, items_per=10, density=0.6, seed=0, str_ids
     return rse.Interactions.from_frame(df, "u", "i")
 
 
+GROUP_WORDS = [
+    "space alien robot galaxy",
+    "love romance wedding paris",
+    "murder detective crime police",
+]
+
+
+def planted_text(inter: rse.Interactions, items_per: int = 10) -> dict:
+    """Item text that matches the planted groups: each group's items share its words."""
+    texts = {}
+    for item in inter.item_ids.tolist():
+        k = int(str(item).split("-")[-1])
+        texts[item] = f"{GROUP_WORDS[(k // items_per) % len(GROUP_WORDS)]} item{k} (1999)"
+    return texts
+
+
+def fit(model: models.Recommender, inter: rse.Interactions) -> models.Recommender:
+    """Fit, giving text models the planted item text."""
+    if getattr(model, "needs_item_text", False):
+        return model.fit(inter, item_text=planted_text(inter))
+    return model.fit(inter)
+
+
 class ModelContract:
     model_name: ClassVar[str]
     params: ClassVar[dict[str, Any]] = {}
@@ -52,11 +75,11 @@ class ModelContract:
     @pytest.fixture(scope="class")
     @classmethod
     def fitted(cls, data):
-        return models.create(cls.model_name, **cls.params).fit(data[1])
+        return fit(models.create(cls.model_name, **cls.params), data[1])
 
     def test_fit_returns_self_and_factors(self, data):
         model = self.make()
-        assert model.fit(data[1]) is model
+        assert fit(model, data[1]) is model
         assert model.user_factors_.dtype == np.float32 and model.item_factors_.dtype == np.float32
         assert model.user_factors_.shape[0] == data[1].n_users
         assert model.item_factors_.shape == (data[1].n_items, model.user_factors_.shape[1])
@@ -66,9 +89,9 @@ class ModelContract:
             self.make().recommend([0])
 
     def test_refit_starts_fresh(self, data):
-        model = self.make().fit(data[1])
+        model = fit(self.make(), data[1])
         other = planted(n_groups=2, users_per=7, items_per=6, seed=3, str_ids=True)
-        model.fit(other)
+        fit(model, other)
         assert model.user_map_ is other.user_map and model.item_factors_.shape[0] == other.n_items
         ids, _ = model.recommend(["user-0"], k=3)
         assert all(str(x).startswith("item-") for x in ids[0] if x is not None)
@@ -77,7 +100,7 @@ class ModelContract:
 
     def test_external_str_ids(self):
         inter = planted(str_ids=True)
-        model = self.make().fit(inter)
+        model = fit(self.make(), inter)
         ids, scores = model.recommend(["user-3", "user-45"], k=4)
         assert ids.shape == (2, 4) and scores.shape == (2, 4)
         assert ids.dtype == object and all(isinstance(x, str) for x in ids.ravel())
@@ -166,7 +189,7 @@ class ModelContract:
         inter = data[0]
         new_users = inter.user_ids[::6]  # every 6th user is held out of training entirely
         rest = ~np.isin(inter.user_map.external(inter.user_idx), new_users)
-        model = self.make().fit(inter.subset(rest))
+        model = fit(self.make(), inter.subset(rest))
         rng = np.random.default_rng(0)
         hist, held = [], []
         for u in new_users:
@@ -186,8 +209,8 @@ class ModelContract:
         assert hits(ids, held) >= hits(pop_rows, held) + (0.5 if self.margin else 0.0)
 
     def test_deterministic_with_seed(self, data):
-        a = self.make().fit(data[1])
-        b = self.make().fit(data[1])
+        a = fit(self.make(), data[1])
+        b = fit(self.make(), data[1])
         assert np.array_equal(a.user_factors_, b.user_factors_)
         assert np.array_equal(a.item_factors_, b.item_factors_)
 
@@ -205,6 +228,32 @@ class TestBPR(ModelContract):
 class TestLightFM(ModelContract):
     model_name = "lightfm"
     params: ClassVar = {"no_components": 8, "epochs": 30, "learning_rate": 0.05}
+
+
+class TestRandom(ModelContract):
+    model_name = "random"
+    margin = -1.0  # no skill: the floor itself
+
+    def test_quality_floor_on_planted_groups(self, fitted, data):
+        _, train, test = data
+        pop = models.create("popularity").fit(train)
+        report = evaluate({"r": fitted, "pop": pop}, train, test, k=[5], metrics=["ndcg"])
+        assert report.mean("r", "ndcg", 5) < report.mean("pop", "ndcg", 5) + 0.1
+
+    def test_fold_in_for_new_users_beats_popularity(self, data):
+        model = fit(self.make(), data[1])
+        ids, _ = model.recommend_for_history([data[1].item_ids[:3]], k=4)
+        assert not set(ids[0].tolist()) & set(data[1].item_ids[:3].tolist())
+
+
+class TestLightFMHybrid(ModelContract):
+    model_name = "lightfm-hybrid"
+    params: ClassVar = {"no_components": 8, "epochs": 30, "learning_rate": 0.05, "word2vec_dim": 8}
+
+
+class TestTextKNN(ModelContract):
+    model_name = "text-knn"
+    params: ClassVar = {"word2vec_dim": 8}
 
 
 class TestPopularity(ModelContract):
@@ -243,8 +292,9 @@ def test_load_needs_neither_implicit_nor_lightfm(tmp_path):
     for name, params in (
         ("als", {"factors": 4, "iterations": 2}),
         ("lightfm", {"no_components": 4, "epochs": 2}),
+        ("lightfm-hybrid", {"no_components": 4, "epochs": 2, "word2vec_dim": 4}),
     ):
-        path = models.create(name, **params).fit(planted()).save(tmp_path / name)
+        path = fit(models.create(name, **params), planted()).save(tmp_path / name)
         code = (
             "import sys; sys.modules['implicit'] = None; sys.modules['lightfm'] = None\n"
             "import recsys_embed.models as m\n"

@@ -3,17 +3,23 @@
 from recsys_embed.models.als import ALS
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.bpr import BPR
+from recsys_embed.models.hybrid import LightFMHybrid
 from recsys_embed.models.lightfm import LightFM
 from recsys_embed.models.popularity import Popularity
+from recsys_embed.models.random import Random
 from recsys_embed.models.registry import REGISTRY, create, describe, load, model_class
+from recsys_embed.models.textknn import TextKNN
 
 __all__ = [
     "ALS",
     "BPR",
     "REGISTRY",
     "LightFM",
+    "LightFMHybrid",
     "Popularity",
+    "Random",
     "Recommender",
+    "TextKNN",
     "create",
     "describe",
     "load",

@@ -79,8 +79,13 @@ class Recommender:
         start = time.perf_counter()
         user_factors, item_factors = self._fit_factors(train)
         self.fit_seconds_ = time.perf_counter() - start
-        self._set_state(train.user_map, train.item_map, train.matrix, user_factors, item_factors)
+        catalogue = self._catalogue(train)
+        self._set_state(train.user_map, catalogue, train.matrix, user_factors, item_factors)
         return self
+
+    def _catalogue(self, train: Interactions) -> IdMap:
+        """The items the model ranks: the training items (text models add text-only items)."""
+        return train.item_map
 
     def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError  # implemented by every concrete model
@@ -95,12 +100,11 @@ class Recommender:
     ) -> None:
         self.user_map_ = user_map
         self.item_map_ = item_map
+        shape = (seen.shape[0], len(item_map))  # the catalogue may extend the training items
         self.seen_ = sp.csr_matrix(
-            (np.ones(seen.nnz, dtype=np.float32), seen.indices, seen.indptr), shape=seen.shape
+            (np.ones(seen.nnz, dtype=np.float32), seen.indices, seen.indptr), shape=shape
         )
-        self.item_popularity_ = np.bincount(seen.indices, minlength=seen.shape[1]).astype(
-            np.float32
-        )
+        self.item_popularity_ = np.bincount(seen.indices, minlength=shape[1]).astype(np.float32)
         self.user_factors_ = np.ascontiguousarray(user_factors, dtype=np.float32)
         self.item_factors_ = np.ascontiguousarray(item_factors, dtype=np.float32)
 
@@ -176,7 +180,7 @@ class Recommender:
         exclude_seen: bool = True,
         items: Any = None,
         unknown: str = "raise",
-        chunk_size: int = 4096,
+        chunk_size: int = 1024,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` items for each user: ``(item_ids, scores)``, each of shape (n_users, k).
 
@@ -217,7 +221,7 @@ class Recommender:
         return (idx if cand is None else cand[idx]), vals
 
     def recommend_all(
-        self, k: int = 10, chunk_size: int = 4096, exclude_seen: bool = True, items: Any = None
+        self, k: int = 10, chunk_size: int = 1024, exclude_seen: bool = True, items: Any = None
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Yield ``(user_ids, item_ids, scores)`` for every training user, ``chunk_size`` at a time.
 

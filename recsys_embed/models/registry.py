@@ -11,11 +11,16 @@ from recsys_embed.models import persist
 from recsys_embed.models.als import ALS
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.bpr import BPR
+from recsys_embed.models.hybrid import LightFMHybrid
 from recsys_embed.models.lightfm import LightFM
 from recsys_embed.models.params import check_params
 from recsys_embed.models.popularity import Popularity
+from recsys_embed.models.random import Random
+from recsys_embed.models.textknn import TextKNN
 
-REGISTRY: dict[str, type[Recommender]] = {cls.name: cls for cls in (ALS, BPR, LightFM, Popularity)}
+REGISTRY: dict[str, type[Recommender]] = {
+    cls.name: cls for cls in (ALS, BPR, LightFM, Popularity, Random, LightFMHybrid, TextKNN)
+}
 
 
 def model_class(name: str) -> type[Recommender]:

@@ -1,0 +1,118 @@
+"""Benchmark (command-line issue): the nightly batch at scale.
+
+A generated 1M-user x 50k-item, 64-factor model (random factors, no seen items) is saved with
+``Recommender.save``. Timed, each in its own process, median of --repeats:
+  - ``recsys-embed recommend --k 10 --out recs.parquet --chunk-size C`` for two chunk sizes
+    (the whole job: load the model, score, top-k, write parquet atomically);
+  - implicit's ``recommend(userids=all, N=10, filter_already_liked_items=False)`` on the same
+    factors, all cores (scoring and top-k only: it writes nothing).
+Peak RSS is the process's; users/s = 1M / median seconds.
+
+    python evaluation/bench_batch.py [--repeats 3] [--users 1000000] [--items 50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+sys.path.insert(0, str(Path(__file__).parent))
+from benchlib import CACHE, machine
+
+IMPLICIT = """
+import sys, numpy as np, time
+from implicit.cpu.als import AlternatingLeastSquares
+d = sys.argv[1]
+m = AlternatingLeastSquares(factors=64, num_threads=0)
+m.user_factors = np.load(d + "/user_factors.npy"); m.item_factors = np.load(d + "/item_factors.npy")
+ids, scores = m.recommend(np.arange(m.user_factors.shape[0]), None, N=10, filter_already_liked_items=False)
+assert ids.shape == (m.user_factors.shape[0], 10)
+"""
+
+
+def make_model(n_users: int, n_items: int) -> Path:
+    from recsys_embed import IdMap, models
+
+    path = CACHE / f"batch_model_{n_users}_{n_items}"
+    if (path / "manifest.json").is_file():
+        return path
+    rng = np.random.default_rng(0)
+    model = models.ALS(factors=64)
+    seen = sp.csr_matrix((n_users, n_items), dtype=np.float32)
+    model._set_state(
+        IdMap(np.arange(n_users), "user"),
+        IdMap(np.arange(n_items)),
+        seen,
+        rng.standard_normal((n_users, 64), dtype=np.float32),
+        rng.standard_normal((n_items, 64), dtype=np.float32),
+    )
+    return model.save(path)
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t0
+    if status != 0:
+        raise RuntimeError(f"{cmd} failed with status {status}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--users", type=int, default=1_000_000)
+    ap.add_argument("--items", type=int, default=50_000)
+    args = ap.parse_args()
+    model = make_model(args.users, args.items)
+    out = CACHE / "batch_recs.parquet"
+    cli = [
+        sys.executable,
+        "-m",
+        "recsys_embed",
+        "recommend",
+        "--model",
+        str(model),
+        "--k",
+        "10",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    cases = {
+        "recsys-embed recommend, chunk 256": [*cli, "--chunk-size", "256"],
+        "recsys-embed recommend, chunk 2048": [*cli, "--chunk-size", "2048"],
+        "implicit recommend (all cores, no output file)": [
+            sys.executable,
+            "-c",
+            IMPLICIT,
+            str(model),
+        ],
+    }
+    print(
+        f"Machine: {machine()}; {args.users:,} users x {args.items:,} items, 64 factors; "
+        f"median of {args.repeats} runs, each a fresh process.\n"
+    )
+    print("| job | median s | users/s | peak RSS MB |")
+    print("|---|---:|---:|---:|")
+    for label, cmd in cases.items():
+        runs = [timed(cmd) for _ in range(args.repeats)]
+        sec = statistics.median(r[0] for r in runs)
+        rss = max(r[1] for r in runs)
+        print(f"| {label} | {sec:.1f} | {args.users / sec:,.0f} | {rss:.0f} |", flush=True)
+    print(json.dumps({"model_dir_mb": sum(f.stat().st_size for f in model.iterdir()) / 2**20}))
+
+
+if __name__ == "__main__":
+    main()

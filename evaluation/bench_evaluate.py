@@ -1,0 +1,111 @@
+"""Benchmark (evaluator issue): a full evaluation, side by side with implicit's.
+
+All test users, top-10, train items excluded, recall + NDCG + precision + MAP, of a 64-factor
+ALS on MovieLens 100K (per-user 75/25 split, seed 42) and on a generated 100k-user x 20k-item
+model (50 train and 10 test items per user): ``recsys_embed.evaluate.evaluate`` at two chunk
+sizes vs ``implicit.evaluation.ranking_metrics_at_k`` (1 thread and all cores) on the same
+factors. Median of --repeats; each case in its own process (peak RSS is that case's).
+
+    python evaluation/bench_evaluate.py [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_recommend import generated, implicit_model, ml100k
+from benchlib import machine, run_case, spawn
+
+SCRIPT = str(Path(__file__).resolve())
+
+
+def split_and_factors(data: str):
+    import recsys_embed as rse
+    from recsys_embed import models
+
+    if data == "ml100k":
+        train, test = rse.split.random_split(ml100k(), 0.25, "user", 42)
+        model = models.create("als").fit(train)
+        return train, test, model.user_factors_, model.item_factors_
+    uf, itf, seen = generated()
+    rng = np.random.default_rng(1)
+    n_users, n_items = seen.shape
+    rows = np.repeat(np.arange(n_users), 10)
+    test = sp.csr_matrix(
+        (np.ones(len(rows), np.float32), (rows, rng.integers(0, n_items, len(rows)))),
+        shape=seen.shape,
+    )
+    test = (test - test.multiply(seen)).tocsr()  # test items never in train
+    test.eliminate_zeros()
+    test.data[:] = 1
+    ids = rse.IdMap(np.arange(n_users), "user"), rse.IdMap(np.arange(n_items))
+
+    def inter(m):
+        coo = m.tocoo()
+        return rse.Interactions.from_indices(coo.row, coo.col, *ids)
+
+    return inter(seen), inter(test), uf, itf
+
+
+def case(data: str, who: str):
+    from recsys_embed import models
+    from recsys_embed.evaluate import evaluate
+
+    train, test, uf, itf = split_and_factors(data)
+    if who.startswith("ours"):
+        chunk = int(who.split("-")[1])
+        model = models.ALS(factors=uf.shape[1])
+        model._set_state(train.user_map, train.item_map, train.matrix, uf, itf)
+        return lambda: evaluate(
+            {"als": model},
+            train,
+            test,
+            k=[10],
+            metrics=["recall", "ndcg", "precision", "map"],
+            chunk_size=chunk,
+        )
+    from implicit.evaluation import ranking_metrics_at_k
+
+    threads = 1 if who == "implicit-1t" else 0
+    imp = implicit_model(uf, itf, threads)
+    return lambda: ranking_metrics_at_k(
+        imp, train.matrix, test.matrix, K=10, show_progress=False, num_threads=threads
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--case")
+    args = ap.parse_args()
+    if args.case:
+        data, who = args.case.split(":")
+        print(json.dumps(run_case(case(data, who), args.repeats)))
+        return
+    print(f"Machine: {machine()}; median of {args.repeats} runs; each case in its own process.\n")
+    print("| data | method | median s | peak RSS MB | working MB |")
+    print("|---|---|---:|---:|---:|")
+    labels = {
+        "ours-256": "recsys_embed evaluate, chunk 256",
+        "ours-1024": "recsys_embed evaluate, chunk 1024",
+        "implicit-1t": "implicit ranking_metrics_at_k, 1 thread",
+        "implicit-all": "implicit ranking_metrics_at_k, all cores",
+    }
+    for data in ("ml100k", "gen100k"):
+        for who, label in labels.items():
+            r = spawn(SCRIPT, f"{data}:{who}", args.repeats)
+            print(
+                f"| {data} | {label} | {r['median_s']:.3f} | {r['peak_rss_mb']:.0f} | "
+                f"{r['work_peak_mb']:.0f} |"
+            )
+
+
+if __name__ == "__main__":
+    main()

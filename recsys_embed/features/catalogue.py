@@ -1,0 +1,72 @@
+"""Item text aligned with a model's item catalogue: token lists, word vectors, token one-hots."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+
+from recsys_embed.errors import DataError
+from recsys_embed.features.text import tokenize
+from recsys_embed.features.vectors import WordVectors, load_word_vectors, train_word2vec
+
+
+def text_by_id(item_text: Any) -> dict[Any, str]:
+    """``{item_id: text}`` from a frame with ``item_id`` and ``text`` columns, or a mapping."""
+    if isinstance(item_text, Mapping):
+        return {k: "" if v is None else str(v) for k, v in item_text.items()}
+    frame = item_text
+    if not isinstance(frame, pl.DataFrame):
+        try:
+            frame = pl.from_pandas(frame)
+        except (TypeError, ValueError):
+            raise DataError(
+                "item text must be a frame with item_id and text columns, or {item_id: text}"
+            ) from None
+    missing = [c for c in ("item_id", "text") if c not in frame.columns]
+    if missing:
+        raise DataError(f"item text frame lacks column(s) {missing}; found {frame.columns}")
+    texts = frame["text"].fill_null("").to_list()
+    return dict(zip(frame["item_id"].to_list(), texts, strict=True))
+
+
+def item_docs(item_ids: np.ndarray, texts: Mapping[Any, str], stop_words: bool) -> list[list[str]]:
+    """Token list of each item id, in order; ``[]`` for items without text."""
+    return [tokenize(texts.get(i, "") or "", stop_words) for i in item_ids.tolist()]
+
+
+def word_vectors(
+    spec: str, docs: Sequence[Sequence[str]], fmt: str = "auto", dim: int = 64, seed: int = 0
+) -> WordVectors:
+    """``"word2vec"``: trained on ``docs``; else a vector file, read for the corpus words only."""
+    if spec == "word2vec":
+        return train_word2vec(docs, dim=dim, seed=seed)
+    vocab = {w for d in docs for w in d}
+    return load_word_vectors(spec, vocabulary=vocab, fmt=fmt)
+
+
+def token_vocabulary(docs: Sequence[Sequence[str]], min_count: int = 2) -> list[str]:
+    """Tokens present in at least ``min_count`` items, sorted."""
+    counts: Counter[str] = Counter()
+    for d in docs:
+        counts.update(set(d))
+    return sorted(w for w, c in counts.items() if c >= min_count)
+
+
+def token_onehots(docs: Sequence[Sequence[str]], vocab: Sequence[str]) -> sp.csr_matrix:
+    """(n_docs, len(vocab)) binary token indicators, each row L2-normalised."""
+    index = {w: i for i, w in enumerate(vocab)}
+    rows, cols = [], []
+    for r, d in enumerate(docs):
+        for c in sorted({index[w] for w in d if w in index}):
+            rows.append(r)
+            cols.append(c)
+    m = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(docs), len(vocab))
+    )
+    norms = np.sqrt(np.asarray(m.sum(axis=1)).ravel())
+    return sp.csr_matrix(sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ m, dtype=np.float32)

@@ -1,0 +1,130 @@
+"""LightFM hybrid whose item features are word embeddings of the item text."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys_embed.data.interactions import Interactions
+from recsys_embed.features.catalogue import token_onehots, token_vocabulary
+from recsys_embed.models import persist
+from recsys_embed.models.base import FOLD_IN_PARAMS
+from recsys_embed.models.lightfm import LightFM
+from recsys_embed.models.params import Param
+from recsys_embed.models.textbase import TEXT_PARAMS, TextModel
+
+
+class LightFMHybrid(TextModel):
+    """LightFM with item features ``[identity | text vector | token one-hots]``.
+
+    - identity: one column per item with training interactions (``identity=True``), so warm
+      items keep a free vector; cold and text-only items have none.
+    - text: the item's pooled word vectors (see :mod:`recsys_embed.features.text`), mean-centred
+      and L2-normalised, times ``text_weight``.
+    - tokens (``token_features=True``): one-hot of tokens found in >= 2 items (genres, tags),
+      the row L2-normalised, times ``token_weight``.
+
+    Real-valued, signed features: LightFM represents an item as ``sum_j f_ij e_j`` and accepts
+    any real ``f``; only its ``Dataset`` helper L1-normalises rows, which assumes non-negative
+    counts and shrinks a dense text block against the identity column. The matrix is passed
+    as built here, un-normalised (measured better than L1 rows in ../shared/LIBRARY-FACTS.md).
+    Items without training interactions are scored from their text (and tokens) alone;
+    :meth:`add_items` adds new ones after fitting. Scores equal LightFM's ``predict``.
+    """
+
+    name = "lightfm-hybrid"
+    fixed_user_column = -1
+    PARAMS: ClassVar[dict[str, Param]] = {
+        **{k: v for k, v in LightFM.PARAMS.items() if k not in FOLD_IN_PARAMS},
+        "no_components": Param(64, int, "latent dimensions", minimum=1, search=(16, 256, "log")),
+        "epochs": Param(
+            30, int, "passes over the interactions", minimum=1, search=(10, 100, "log")
+        ),
+        **TEXT_PARAMS,
+        "text_weight": Param(1.0, float, "scale of the text block against identity", minimum=0),
+        "identity": Param(True, bool, "an identity feature for every item seen in training"),
+        "token_features": Param(False, bool, "one-hot tokens (genres, tags) beside the text"),
+        "token_weight": Param(1.0, float, "scale of the token block", minimum=0),
+        **FOLD_IN_PARAMS,
+    }
+
+    def _side_features(self, text: np.ndarray, docs: list[list[str]]) -> sp.csr_matrix:
+        p = self.params
+        blocks = [sp.csr_matrix(text * p["text_weight"])]
+        if p["token_features"]:
+            blocks.append(token_onehots(docs, self.tokens_) * p["token_weight"])
+        return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
+        from lightfm import LightFM as _LightFM
+
+        p = self.params
+        catalogue = self._catalogue(train)
+        n_items = len(catalogue)
+        text = self._fit_text(catalogue)
+        docs = self._docs([self._texts.get(i, "") for i in catalogue.ids.tolist()])
+        self.tokens_ = token_vocabulary(docs) if p["token_features"] else []
+        side = self._side_features(text, docs)
+        counts = np.bincount(train.matrix.indices, minlength=n_items)
+        blocks = []
+        if p["identity"]:
+            warm = np.flatnonzero(counts > 0)
+            blocks.append(
+                sp.csr_matrix(
+                    (np.ones(len(warm), np.float32), (warm, np.arange(len(warm)))),
+                    shape=(n_items, len(warm)),
+                )
+            )
+        features = sp.hstack([*blocks, side], format="csr", dtype=np.float32)
+        interactions = sp.coo_matrix(
+            (np.ones(train.nnz, np.float32), (train.user_idx, train.item_idx)),
+            shape=(train.n_users, n_items),
+        )
+        model = _LightFM(
+            no_components=p["no_components"],
+            loss=p["loss"],
+            learning_rate=p["learning_rate"],
+            item_alpha=p["item_alpha"],
+            user_alpha=p["user_alpha"],
+            max_sampled=p["max_sampled"],
+            learning_schedule=p["learning_schedule"],
+            random_state=p["random_state"],
+        )
+        model.fit(
+            interactions, item_features=features, epochs=p["epochs"], num_threads=p["num_threads"]
+        )
+        self._lightfm, self._item_features = model, features  # for equivalence checks; not saved
+        n_side = side.shape[1]
+        self.side_embeddings_ = np.asarray(model.item_embeddings[-n_side:], dtype=np.float32)
+        self.side_biases_ = np.asarray(model.item_biases[-n_side:], dtype=np.float32)
+        user_bias, user_emb = model.get_user_representations()
+        item_bias, item_emb = model.get_item_representations(features)
+        users = np.hstack([user_emb, user_bias[:, None], np.ones((len(user_bias), 1))])
+        items = np.hstack([item_emb, np.ones((len(item_bias), 1)), item_bias[:, None]])
+        return users, items
+
+    def _new_item_factors(self, texts: list[str]) -> np.ndarray:
+        docs = self._docs(texts)
+        side = self._side_features(self.featurizer_.transform(docs), docs)
+        emb = side @ self.side_embeddings_
+        bias = side @ self.side_biases_
+        return np.hstack([emb, np.ones((len(texts), 1)), np.asarray(bias).reshape(-1, 1)])
+
+    def _similarity_factors(self) -> np.ndarray:
+        return self.item_factors_[:, :-2]
+
+    def _extra_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            **super()._extra_arrays(),
+            "side_embeddings": self.side_embeddings_,
+            "side_biases": self.side_biases_,
+            "tokens": persist.ids_to_array(np.asarray(self.tokens_, dtype=object)),
+        }
+
+    def _restore_extra(self, arrays: dict[str, np.ndarray]) -> None:
+        super()._restore_extra(arrays)
+        self.side_embeddings_ = arrays["side_embeddings"]
+        self.side_biases_ = arrays["side_biases"]
+        self.tokens_ = [str(t) for t in arrays["tokens"].tolist()]

@@ -1,0 +1,185 @@
+import struct
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from recsys_embed import DataError
+from recsys_embed.features import (
+    TextFeaturizer,
+    WordVectors,
+    load_word_vectors,
+    title_year,
+    tokenize,
+    train_word2vec,
+)
+from recsys_embed.features.vectors import detect_format
+
+
+def test_tokenize_item_metadata():
+    assert tokenize("Toy Story (1995)") == ["toy", "story"]
+    assert tokenize("Adventure|Animation|Children's") == ["adventure", "animation", "children's"]
+    assert tokenize("Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)") == [
+        "amélie",
+        "fabuleux",
+        "destin",
+        "d'amélie",
+        "poulain",
+        "le",
+    ]
+    assert tokenize("Star Wars: Episode IV - A New Hope (1977) | sci-fi") == [
+        "star",
+        "wars",
+        "episode",
+        "iv",
+        "a",
+        "new",
+        "hope",
+        "1977",
+        "sci",
+        "fi",
+    ]
+    assert tokenize("The Matrix (1999)", stop_words=True) == ["matrix"]
+    assert tokenize("") == [] and tokenize("  |  ") == []
+    assert title_year("Heat (1995)") == 1995 and title_year("Heat") is None
+
+
+VOCAB = {"cat": [1.0, 0.0], "dog": [0.0, 2.0], "fish": [3.0, 4.0]}
+
+
+def write_text(path, header: bool):
+    lines = [f"{len(VOCAB)} 2"] if header else []
+    lines += [f"{w} {v[0]} {v[1]}" for w, v in VOCAB.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_binary(path):
+    with path.open("wb") as fh:
+        fh.write(f"{len(VOCAB)} 2\n".encode())
+        for w, v in VOCAB.items():
+            fh.write(w.encode() + b" " + struct.pack("<2f", *v) + b"\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "writer", "fmt", "detected"),
+    [
+        ("glove.txt", lambda p: write_text(p, False), "glove", "glove"),
+        ("w2v.txt", lambda p: write_text(p, True), "word2vec", "word2vec"),
+        ("ft.vec", lambda p: write_text(p, True), "fasttext", "word2vec"),
+        ("w2v.bin", write_binary, "word2vec-binary", "word2vec-binary"),
+    ],
+)
+def test_vector_formats(tmp_path, name, writer, fmt, detected):
+    path = writer(tmp_path / name)
+    assert detect_format(path) == detected
+    for f in ("auto", fmt):
+        wv = load_word_vectors(path, fmt=f)
+        assert wv.words == ["cat", "dog", "fish"]
+        np.testing.assert_array_equal(wv.matrix, np.array(list(VOCAB.values()), dtype=np.float32))
+    only = load_word_vectors(path, vocabulary={"dog", "zebra"})
+    assert only.words == ["dog"] and only.matrix.tolist() == [[0.0, 2.0]]
+
+
+def test_vector_file_errors(tmp_path):
+    with pytest.raises(DataError, match="word-vector file not found"):
+        load_word_vectors(tmp_path / "none.txt")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("cat 1 2\ndog 1\n")
+    with pytest.raises(DataError, match=r"line 2 has 1 values; expected 2"):
+        load_word_vectors(bad)
+
+
+def featurizer(pooling, docs, centre=False):
+    wv = WordVectors(list(VOCAB), np.array(list(VOCAB.values()), dtype=np.float32))
+    return TextFeaturizer(wv, pooling, centre=centre).fit(docs)
+
+
+def unit(v):
+    v = np.asarray(v, dtype=np.float64)
+    return v / np.linalg.norm(v)
+
+
+DOCS = [["cat", "dog"], ["cat", "fish", "unknownword"], ["zebra"], []]
+
+
+def test_mean_pooling_by_hand_and_oov():
+    f = featurizer("mean", DOCS)
+    out = f.transform(DOCS)
+    np.testing.assert_allclose(out[0], unit([0.5, 1.0]), rtol=1e-6)
+    np.testing.assert_allclose(out[1], unit([2.0, 2.0]), rtol=1e-6)
+    assert out[2].tolist() == [0.0, 0.0] and out[3].tolist() == [0.0, 0.0]  # never NaN
+    assert f.oov_.token_share == pytest.approx(2 / 6)  # unknownword, zebra
+    assert f.oov_.item_share == pytest.approx(1 / 3)  # zebra's item, of 3 with text
+    assert f.oov_.items_without_text == 1
+
+
+def test_tfidf_pooling_by_hand():
+    f = featurizer("tfidf", DOCS)
+    # idf = ln((1 + 4) / (1 + df)) + 1 ; cat df=2, dog df=1, fish df=1
+    idf_cat, idf_dog = np.log(5 / 3) + 1, np.log(5 / 2) + 1
+    want = (idf_cat * np.array([1.0, 0.0]) + idf_dog * np.array([0.0, 2.0])) / (idf_cat + idf_dog)
+    np.testing.assert_allclose(f.transform(DOCS)[0], unit(want), rtol=1e-6)
+
+
+def test_sif_pooling_by_hand():
+    docs = [["cat", "dog"], ["cat", "fish"], ["dog", "fish", "fish"]]
+    f = featurizer("sif", docs)
+    total = 7
+    p = {"cat": 2 / total, "dog": 2 / total, "fish": 3 / total}
+    a = 1e-3
+    raw = []
+    for d in docs:
+        w = np.array([a / (a + p[t]) for t in d])
+        vec = np.array([VOCAB[t] for t in d])
+        raw.append((w[:, None] * vec).sum(0) / w.sum())
+    raw = np.array(raw)
+    pc = np.linalg.svd(raw, full_matrices=False)[2][0]
+    want = raw - np.outer(raw @ pc, pc)
+    got = f.transform(docs)
+    for g, w in zip(got, want, strict=True):
+        if np.linalg.norm(w) > 1e-9:
+            np.testing.assert_allclose(np.abs(g @ unit(w)), 1.0, rtol=1e-5)
+
+
+def test_centring_removes_the_mean():
+    docs = [["cat"], ["dog"], ["fish"]]
+    f = featurizer("mean", docs, centre=True)
+    mean = np.array(list(VOCAB.values())).mean(0)
+    np.testing.assert_allclose(
+        f.transform([["cat"]])[0], unit(np.array([1.0, 0.0]) - mean), rtol=1e-6
+    )
+
+
+def test_loading_a_big_file_restricted_to_a_small_corpus_stays_small(tmp_path):
+    rng = np.random.default_rng(0)
+    n, dim = 200_000, 100
+    path = tmp_path / "big.txt"
+    vals = rng.random((n, dim), dtype=np.float32)
+    with path.open("w") as fh:
+        for start in range(0, n, 20_000):
+            block = vals[start : start + 20_000]
+            fh.write(
+                "\n".join(
+                    f"w{start + i} " + " ".join(f"{x:.4f}" for x in row)
+                    for i, row in enumerate(block)
+                )
+                + "\n"
+            )
+    del vals
+    corpus = {f"w{i}" for i in range(0, n, 40)}  # 5,000 words
+    tracemalloc.start()
+    wv = load_word_vectors(path, vocabulary=corpus)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    full = n * dim * 4  # 80 MB as float32
+    assert len(wv) == 5_000 and wv.dim == dim
+    assert peak < full / 10, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_word2vec_is_seeded():
+    docs = [["space", "alien", "ship"], ["alien", "invasion"], ["love", "romance", "paris"]] * 20
+    a = train_word2vec(docs, dim=8, seed=3, epochs=5)
+    b = train_word2vec(docs, dim=8, seed=3, epochs=5)
+    assert a.words == b.words and np.array_equal(a.matrix, b.matrix)
