@@ -3,7 +3,7 @@
 Cold: 20% of the items (seed 0) lose all their interactions to test; every test user is ranked
 among the cold items only; all ratings are interactions. Warm: per-user random 75/25 (seed 42).
 Prints recall@20, NDCG@10 and AUC per model, fit seconds, and paired tests (t-test and
-Wilcoxon p-values, bootstrap CI of the mean difference) of the best hybrid against the others.
+Wilcoxon p-values, bootstrap CI of the mean difference) of the hybrid against the baselines.
 
     python evaluation/bench_coldstart.py [--glove PATH] [--only cold|warm]
 """
@@ -25,25 +25,29 @@ GLOVE = ROOT.parent / "shared" / "datasets" / "glove-6b-50d" / "glove.6B.50d.top
 METRICS = [("recall", 20), ("ndcg", 10), ("auc", 20)]
 
 
+# The cold-start configuration was chosen on a validation split carved out of the training
+# items (a second cold split, seed 1), never on test: identity off, 128 components, 50 epochs.
+# Validation AUC / NDCG@10: defaults (identity on, 64, 30) 0.827 / 0.145; identity off 0.836 /
+# 0.170; + 128 components 0.840 / 0.175; + 50 epochs 0.841 / 0.178; tf-idf pooling 0.831 /
+# 0.161; word2vec 32-d 0.805 / 0.134.
+COLD_BEST = {"identity": False, "no_components": 128, "epochs": 50}
+
+
 def cold_models(glove: Path) -> dict[str, tuple[models.Recommender, str]]:
     """name -> (model, which text it reads: 'text' or 'genres')."""
-    hybrid = {"no_components": 64, "epochs": 30, "identity": False}
     return {
         "random": (models.create("random"), "text"),
         "genre-only LightFM": (
-            models.create("lightfm-hybrid", **hybrid, text_weight=0.0, token_features=True),
+            models.create("lightfm-hybrid", identity=False, text_weight=0.0, token_features=True),
             "genres",
         ),
         "text-knn (word2vec)": (models.create("text-knn"), "text"),
+        "hybrid defaults (word2vec)": (models.create("lightfm-hybrid"), "text"),
         "hybrid (GloVe-50d)": (
-            models.create("lightfm-hybrid", **hybrid, vectors=str(glove)),
+            models.create("lightfm-hybrid", **COLD_BEST, vectors=str(glove)),
             "text",
         ),
-        "hybrid (word2vec)": (models.create("lightfm-hybrid", **hybrid), "text"),
-        "hybrid (word2vec + tokens)": (
-            models.create("lightfm-hybrid", **hybrid, token_features=True),
-            "text",
-        ),
+        "hybrid (word2vec)": (models.create("lightfm-hybrid", **COLD_BEST), "text"),
     }
 
 
@@ -99,18 +103,16 @@ def main() -> None:
             "ranking among the cold items only.\n"
         )
         print(table(report, fitted))
-        best = max(
-            (n for n in fitted if n.startswith("hybrid")), key=lambda n: report.mean(n, "ndcg", 10)
-        )
         print()
-        print(paired(report, best, ["text-knn (word2vec)", "genre-only LightFM"]))
+        print(paired(report, "hybrid (word2vec)", ["text-knn (word2vec)", "genre-only LightFM"]))
         print()
     if args.only != "cold":
         train, test = rse.split.random_split(inter, 0.25, "user", 42)
         warm = {
             "lightfm": (models.create("lightfm", epochs=30), "text"),
-            "hybrid (word2vec)": (
-                models.create("lightfm-hybrid", epochs=30, no_components=128, learning_rate=0.02),
+            # the same LightFM settings, plus the default text block beside the identity
+            "hybrid defaults (word2vec)": (
+                models.create("lightfm-hybrid", no_components=128),
                 "text",
             ),
         }
@@ -119,7 +121,7 @@ def main() -> None:
         print("Warm: per-user random 75/25 split, full catalogue.\n")
         print(table(report, fitted))
         print()
-        print(paired(report, "hybrid (word2vec)", ["lightfm"]))
+        print(paired(report, "hybrid defaults (word2vec)", ["lightfm"]))
 
 
 if __name__ == "__main__":

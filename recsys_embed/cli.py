@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", help="fit and evaluate the configured models on a split")
     ev.add_argument(
-        "--config", type=Path, help="TOML run config (default: ml-latest-small, 4 models)"
+        "--config", type=Path, help="TOML run config (default: ml-latest-small, 5 models)"
     )
     ev.add_argument("--out", type=Path, required=True, help="directory for the run's files")
     _common(ev)

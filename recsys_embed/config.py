@@ -21,7 +21,7 @@ else:  # pragma: no cover
 SPLIT_METHODS = ("random", "temporal", "leave_last", "cold_items")
 DEFAULT_CONFIG = """\
 # The default run of `recsys-embed evaluate`: ml-latest-small (shipped in datasets/),
-# every rating an interaction, a per-user random 75/25 split, four models.
+# every rating an interaction, a per-user random 75/25 split, five models.
 [data]
 interactions = "movielens-latest-small"
 
@@ -47,6 +47,9 @@ type = "bpr"
 [models.lightfm]
 type = "lightfm"
 epochs = 30
+
+[models.hybrid]
+type = "lightfm-hybrid"
 """
 
 

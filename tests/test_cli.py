@@ -107,7 +107,7 @@ def test_default_evaluate_runs_on_shipped_latest_small(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert set(metrics["models"]) == {"popularity", "als", "bpr", "lightfm"}
+    assert set(metrics["models"]) == {"popularity", "als", "bpr", "lightfm", "hybrid"}
     assert metrics["dataset"]["interactions"] == 100_836
     ndcg = {m: v["metrics"]["ndcg@10"] for m, v in metrics["models"].items()}
     assert ndcg["als"] > ndcg["popularity"] + 0.1  # measured 0.373 vs 0.211
@@ -332,3 +332,48 @@ def test_datasets_list():
     proc = run("datasets", "list")
     assert proc.returncode == 0
     assert "movielens-latest-small" in proc.stdout and "movielens-1m" in proc.stdout
+
+
+COLD_CONFIG = """
+[data]
+interactions = "ml/ratings.csv"
+user_col = "userId"
+item_col = "movieId"
+
+[data.items]
+path = "ml/movies.csv"
+id_col = "movieId"
+text_cols = ["title", "genres"]
+tags_path = "ml/tags.csv"
+
+[split]
+method = "cold_items"
+test_fraction = 0.2
+seed = 0
+
+[evaluate]
+k = [10, 20]
+metrics = ["recall", "ndcg", "auc"]
+
+[models.pop]
+type = "popularity"
+
+[models.content]
+type = "text-knn"
+vectors = "word2vec"
+"""
+
+
+def test_cold_items_run_ranks_only_cold_items(tmp_path):
+    (tmp_path / "ml").symlink_to(REPO / "datasets" / "ml-latest-small")
+    cfg = tmp_path / "cold.toml"
+    cfg.write_text(COLD_CONFIG)
+    proc = run("evaluate", "--config", str(cfg), "--out", str(tmp_path / "out"), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["conventions"]["ranking"] == "1945 candidate items only"
+    content, pop = metrics["models"]["content"]["metrics"], metrics["models"]["pop"]["metrics"]
+    assert content["auc@20"] > 0.75 > pop["auc@20"]  # measured 0.81 vs 0.5 (no cold popularity)
+    recs = pl.read_parquet(tmp_path / "out" / "recommendations.parquet")
+    train = pl.read_parquet(tmp_path / "out" / "train.parquet")
+    assert not set(recs["item_id"].to_list()) & set(train["item_id"].to_list())

@@ -96,3 +96,27 @@ def test_lightfm_with_item_features_equals_predict(train):
     want = model._lightfm.predict(users, items, item_features=model._item_features)
     got = model.score(train.user_map.external(users), train.item_map.external(items))
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_hybrid_scores_equal_predict_and_added_items_match_lightfm(train):
+    import scipy.sparse as sp
+
+    from tests.test_models_contract import planted_text
+
+    model = models.create(
+        "lightfm-hybrid", no_components=6, epochs=3, word2vec_dim=6, token_features=True
+    ).fit(train, item_text=planted_text(train, items_per=15))
+    users = np.repeat(np.arange(train.n_users), train.n_items).astype(np.int32)
+    items = np.tile(np.arange(train.n_items), train.n_users).astype(np.int32)
+    want = model._lightfm.predict(users, items, item_features=model._item_features)
+    got = model.score(train.user_map.external(users), train.item_map.external(items))
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    # an item added after fitting gets what LightFM computes from its feature row
+    text = "space alien galaxy item999"
+    model.add_items({999: text})
+    docs = model._docs([text])
+    side = model._side_features(model.featurizer_.transform(docs), docs)
+    n_identity = model._item_features.shape[1] - side.shape[1]
+    row = sp.hstack([sp.csr_matrix((1, n_identity)), side], format="csr")
+    bias, emb = model._lightfm.get_item_representations(row)
+    np.testing.assert_allclose(model.item_factors_[-1], np.r_[emb[0], 1.0, bias[0]], atol=1e-5)

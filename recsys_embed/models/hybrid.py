@@ -11,7 +11,7 @@ from recsys_embed.data.interactions import Interactions
 from recsys_embed.features.catalogue import token_onehots, token_vocabulary
 from recsys_embed.models import persist
 from recsys_embed.models.base import FOLD_IN_PARAMS
-from recsys_embed.models.lightfm import LightFM
+from recsys_embed.models.lightfm import LightFM, fit_lightfm, folded_factors
 from recsys_embed.models.params import Param
 from recsys_embed.models.textbase import TEXT_PARAMS, TextModel
 
@@ -58,8 +58,6 @@ class LightFMHybrid(TextModel):
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
-        from lightfm import LightFM as _LightFM
-
         p = self.params
         catalogue = self._catalogue(train)
         n_items = len(catalogue)
@@ -82,28 +80,12 @@ class LightFMHybrid(TextModel):
             (np.ones(train.nnz, np.float32), (train.user_idx, train.item_idx)),
             shape=(train.n_users, n_items),
         )
-        model = _LightFM(
-            no_components=p["no_components"],
-            loss=p["loss"],
-            learning_rate=p["learning_rate"],
-            item_alpha=p["item_alpha"],
-            user_alpha=p["user_alpha"],
-            max_sampled=p["max_sampled"],
-            learning_schedule=p["learning_schedule"],
-            random_state=p["random_state"],
-        )
-        model.fit(
-            interactions, item_features=features, epochs=p["epochs"], num_threads=p["num_threads"]
-        )
+        model = fit_lightfm(p, interactions, features)
         self._lightfm, self._item_features = model, features  # for equivalence checks; not saved
         n_side = side.shape[1]
         self.side_embeddings_ = np.asarray(model.item_embeddings[-n_side:], dtype=np.float32)
         self.side_biases_ = np.asarray(model.item_biases[-n_side:], dtype=np.float32)
-        user_bias, user_emb = model.get_user_representations()
-        item_bias, item_emb = model.get_item_representations(features)
-        users = np.hstack([user_emb, user_bias[:, None], np.ones((len(user_bias), 1))])
-        items = np.hstack([item_emb, np.ones((len(item_bias), 1)), item_bias[:, None]])
-        return users, items
+        return folded_factors(model, features)
 
     def _new_item_factors(self, texts: list[str]) -> np.ndarray:
         docs = self._docs(texts)

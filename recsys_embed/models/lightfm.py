@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -11,6 +11,38 @@ from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import DataError
 from recsys_embed.models.base import FOLD_IN_PARAMS, Recommender
 from recsys_embed.models.params import Param
+
+
+def fit_lightfm(params: dict[str, Any], interactions: sp.coo_matrix, item_features: Any) -> Any:
+    """A fitted ``lightfm.LightFM`` (the only place the library is used)."""
+    from lightfm import LightFM as _LightFM
+
+    model = _LightFM(
+        no_components=params["no_components"],
+        loss=params["loss"],
+        learning_rate=params["learning_rate"],
+        item_alpha=params["item_alpha"],
+        user_alpha=params["user_alpha"],
+        max_sampled=params["max_sampled"],
+        learning_schedule=params["learning_schedule"],
+        random_state=params["random_state"],
+    )
+    model.fit(
+        interactions,
+        item_features=item_features,
+        epochs=params["epochs"],
+        num_threads=params["num_threads"],
+    )
+    return model
+
+
+def folded_factors(model: Any, item_features: Any) -> tuple[np.ndarray, np.ndarray]:
+    """User ``[p_u, b_u, 1]`` and item ``[q_i, 1, b_i]`` vectors: dot product == ``predict``."""
+    user_bias, user_emb = model.get_user_representations()
+    item_bias, item_emb = model.get_item_representations(item_features)
+    users = np.hstack([user_emb, user_bias[:, None], np.ones((len(user_bias), 1))])
+    items = np.hstack([item_emb, np.ones((len(item_bias), 1)), item_bias[:, None]])
+    return users, items
 
 
 class LightFM(Recommender):
@@ -65,35 +97,12 @@ class LightFM(Recommender):
         return self
 
     def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
-        from lightfm import LightFM as _LightFM
-
-        p = self.params
-        model = _LightFM(
-            no_components=p["no_components"],
-            loss=p["loss"],
-            learning_rate=p["learning_rate"],
-            item_alpha=p["item_alpha"],
-            user_alpha=p["user_alpha"],
-            max_sampled=p["max_sampled"],
-            learning_schedule=p["learning_schedule"],
-            random_state=p["random_state"],
+        binary = sp.coo_matrix(
+            (np.ones(train.nnz, np.float32), (train.user_idx, train.item_idx)),
+            shape=train.matrix.shape,
         )
-        binary = train.matrix.tocoo()
-        binary.data = np.ones_like(binary.data)
-        model.fit(
-            binary,
-            item_features=self._item_features,
-            epochs=p["epochs"],
-            num_threads=p["num_threads"],
-        )
-        self._lightfm = model  # kept for equivalence checks; not saved
-        user_bias, user_emb = model.get_user_representations()
-        item_bias, item_emb = model.get_item_representations(self._item_features)
-        ones_u = np.ones((len(user_bias), 1), dtype=np.float32)
-        ones_i = np.ones((len(item_bias), 1), dtype=np.float32)
-        users = np.hstack([user_emb, user_bias[:, None], ones_u])
-        items = np.hstack([item_emb, ones_i, item_bias[:, None]])
-        return users, items
+        self._lightfm = fit_lightfm(self.params, binary, self._item_features)  # kept for checks
+        return folded_factors(self._lightfm, self._item_features)
 
     def _similarity_factors(self) -> np.ndarray:
         return self.item_factors_[:, :-2]
