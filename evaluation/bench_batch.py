@@ -3,7 +3,8 @@
 A generated 1M-user x 50k-item, 64-factor model (random factors, no seen items) is saved with
 ``Recommender.save``. Timed, each in its own process, median of --repeats:
   - ``recsys-embed recommend --k 10 --out recs.parquet --chunk-size C`` for two chunk sizes
-    (the whole job: load the model, score, top-k, write parquet atomically);
+    (the whole job: load the model, score, top-k, write parquet atomically), with the default
+    ``--threads 1`` (BLAS single-threaded; top-k always uses every core) and with 2;
   - implicit's ``recommend(userids=all, N=10, filter_already_liked_items=False)`` on the same
     factors, all cores (scoring and top-k only: it writes nothing).
 Peak RSS is the process's; users/s = 1M / median seconds.
@@ -32,6 +33,8 @@ IMPLICIT = """
 import sys, numpy as np, time
 from implicit.cpu.als import AlternatingLeastSquares
 d = sys.argv[1]
+from threadpoolctl import threadpool_limits
+threadpool_limits(1, "blas")  # implicit's own threads do the work
 m = AlternatingLeastSquares(factors=64, num_threads=0)
 m.user_factors = np.load(d + "/user_factors.npy"); m.item_factors = np.load(d + "/item_factors.npy")
 ids, scores = m.recommend(np.arange(m.user_factors.shape[0]), None, N=10, filter_already_liked_items=False)
@@ -74,6 +77,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--users", type=int, default=1_000_000)
     ap.add_argument("--items", type=int, default=50_000)
+    ap.add_argument("--only", help="run only the jobs whose label contains this text")
     args = ap.parse_args()
     model = make_model(args.users, args.items)
     out = CACHE / "batch_recs.parquet"
@@ -93,6 +97,13 @@ def main() -> None:
     cases = {
         "recsys-embed recommend, chunk 256": [*cli, "--chunk-size", "256"],
         "recsys-embed recommend, chunk 2048": [*cli, "--chunk-size", "2048"],
+        "recsys-embed recommend, chunk 2048, --threads 2": [
+            *cli,
+            "--chunk-size",
+            "2048",
+            "--threads",
+            "2",
+        ],
         "implicit recommend (all cores, no output file)": [
             sys.executable,
             "-c",
@@ -107,6 +118,8 @@ def main() -> None:
     print("| job | median s | users/s | peak RSS MB |")
     print("|---|---:|---:|---:|")
     for label, cmd in cases.items():
+        if args.only and args.only not in label:
+            continue
         runs = [timed(cmd) for _ in range(args.repeats)]
         sec = statistics.median(r[0] for r in runs)
         rss = max(r[1] for r in runs)

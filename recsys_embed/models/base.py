@@ -23,6 +23,7 @@ from recsys_embed.data.idmap import IdMap, as_id_array
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import ConfigError, DataError, NotFittedError
 from recsys_embed.models import persist
+from recsys_embed.models.foldin import implicit_least_squares, out_fixed
 from recsys_embed.models.params import Param, check_params, reject_unknown
 from recsys_embed.models.topk import mask_rows, topk
 
@@ -34,14 +35,6 @@ FOLD_IN_PARAMS = {
         1.0, float, "fold-in ridge, relative to the mean squared item-factor norm", above=0
     ),
 }
-
-
-def out_fixed(n: int, dim: int, fixed_column: int | None) -> np.ndarray:
-    """User vectors of zeros with the fixed (bias) column set to 1."""
-    out = np.zeros((n, dim), dtype=np.float32)
-    if fixed_column is not None:
-        out[:, fixed_column] = 1.0
-    return out
 
 
 class Recommender:
@@ -295,27 +288,15 @@ class Recommender:
         ``fold_in_alpha`` and ``fold_in_regularization``.
         """
         self._require_fitted()
-        full = self.item_factors_.astype(np.float64)
-        out = out_fixed(history.shape[0], full.shape[1], self.fixed_user_column)
-        free = np.ones(full.shape[1], dtype=bool)
-        bias = np.zeros(full.shape[0])
+        free = np.ones(self.item_factors_.shape[1], dtype=bool)
         if self.fixed_user_column is not None:
             free[self.fixed_user_column] = False
-            bias = full[:, self.fixed_user_column]
         if not free.any():  # nothing user-specific to solve for (popularity)
-            return out
+            return out_fixed(history.shape[0], len(free), self.fixed_user_column)
         conf, reg = self._fold_in_confidence(history)
-        y = full[:, free]
-        gram = y.T @ y + reg * np.eye(y.shape[1])
-        base_b = y.T @ (-bias)
-        for u in range(history.shape[0]):
-            lo, hi = history.indptr[u], history.indptr[u + 1]
-            items, c = history.indices[lo:hi], conf[lo:hi]
-            yh = y[items]
-            a = gram + (yh.T * (c - 1.0)) @ yh
-            b = base_b + yh.T @ (c * (1.0 - bias[items]) + bias[items])
-            out[u, free] = np.linalg.solve(a, b)
-        return out
+        return implicit_least_squares(
+            self.item_factors_, self.fixed_user_column, history, conf, reg
+        )
 
     def recommend_for_history(
         self,
