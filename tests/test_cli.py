@@ -377,3 +377,11 @@ def test_cold_items_run_ranks_only_cold_items(tmp_path):
     recs = pl.read_parquet(tmp_path / "out" / "recommendations.parquet")
     train = pl.read_parquet(tmp_path / "out" / "train.parquet")
     assert not set(recs["item_id"].to_list()) & set(train["item_id"].to_list())
+
+
+@requires_ml100k
+def test_datasets_fetch_reads_a_local_copy_without_network():
+    proc = run("datasets", "fetch", "movielens-100k", "--data-dir", str(shared_data_dir()))
+    assert proc.returncode == 0, proc.stderr
+    assert "943 users x 1682 items, 100000 interactions" in proc.stderr
+    one_error_line(run("datasets", "fetch", "movielens-5m"), 3, "unknown dataset 'movielens-5m'")
