@@ -11,6 +11,7 @@ or ``None`` (string ids). Seen items are never used as padding.
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -37,7 +38,7 @@ FOLD_IN_PARAMS = {
 }
 
 
-class Recommender:
+class Recommender(ABC):
     """Base class: ``fit`` learns factors; recommend, score, similar items and I/O are shared.
 
     Subclasses set ``name`` and ``PARAMS`` and implement ``_fit_factors``. ``fixed_user_column``
@@ -80,8 +81,9 @@ class Recommender:
         """The items the model ranks: the training items (text models add text-only items)."""
         return train.item_map
 
+    @abstractmethod
     def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError  # implemented by every concrete model
+        """User and item factors learned from ``train``: each concrete model's only job."""
 
     def _set_state(
         self,

@@ -3,6 +3,7 @@ the fitted text featurizer, and its pickle-free persistence."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -75,8 +76,9 @@ class TextModel(Recommender):
         return [tokenize(t or "", self.params["stop_words"]) for t in texts]
 
     # ---- growing the catalogue -----------------------------------------------------------
+    @abstractmethod
     def _new_item_factors(self, texts: list[str]) -> np.ndarray:
-        raise NotImplementedError  # each text model maps text to its item vectors
+        """Item vectors for new items, from their text alone."""
 
     def add_items(self, item_text: Any) -> int:
         """Add items known only by their text to a fitted model, without refitting.
