@@ -256,6 +256,11 @@ class TestTextKNN(ModelContract):
     params: ClassVar = {"word2vec_dim": 8}
 
 
+class TestEASE(ModelContract):
+    model_name = "ease"
+    params: ClassVar = {"l2": 5.0}
+
+
 class TestPopularity(ModelContract):
     model_name = "popularity"
     margin = 0.0  # it is the baseline itself

@@ -3,6 +3,7 @@
 from recsys_embed.models.als import ALS
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.bpr import BPR
+from recsys_embed.models.ease import EASE
 from recsys_embed.models.hybrid import LightFMHybrid
 from recsys_embed.models.lightfm import LightFM
 from recsys_embed.models.popularity import Popularity
@@ -13,6 +14,7 @@ from recsys_embed.models.textknn import TextKNN
 __all__ = [
     "ALS",
     "BPR",
+    "EASE",
     "REGISTRY",
     "LightFM",
     "LightFMHybrid",

@@ -11,6 +11,7 @@ from recsys_embed.models import persist
 from recsys_embed.models.als import ALS
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.bpr import BPR
+from recsys_embed.models.ease import EASE
 from recsys_embed.models.hybrid import LightFMHybrid
 from recsys_embed.models.lightfm import LightFM
 from recsys_embed.models.params import check_params
@@ -19,7 +20,7 @@ from recsys_embed.models.random import Random
 from recsys_embed.models.textknn import TextKNN
 
 REGISTRY: dict[str, type[Recommender]] = {
-    cls.name: cls for cls in (ALS, BPR, LightFM, Popularity, Random, LightFMHybrid, TextKNN)
+    cls.name: cls for cls in (ALS, BPR, LightFM, Popularity, Random, LightFMHybrid, TextKNN, EASE)
 }
 
 
