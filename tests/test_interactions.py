@@ -130,3 +130,9 @@ def test_compact_and_subset_keep_id_space():
     assert sub.user_map is inter.user_map and sub.n_users == 3 and sub.nnz == 2
     small = sub.compact()
     assert small.user_ids.tolist() == [1, 3] and small.item_ids.tolist() == [10, 30]
+
+
+def test_pandas_column_of_mixed_id_types_is_a_data_error():
+    df = pd.DataFrame({"u": [1, "two"], "i": [1, 2]})
+    with pytest.raises(DataError, match="log: cannot convert the pandas frame"):
+        rse.Interactions.from_frame(df, "u", "i", source="log")

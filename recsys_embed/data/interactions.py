@@ -225,7 +225,11 @@ def _to_polars(df: Any, source: str | None) -> pl.DataFrame:
     import pandas as pd
 
     if isinstance(df, pd.DataFrame):
-        return pl.from_pandas(df)
+        try:
+            return pl.from_pandas(df)
+        except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:  # e.g. mixed-type ids
+            where = f"{source}: " if source else ""
+            raise DataError(f"{where}cannot convert the pandas frame: {exc}") from None
     where = f"{source}: " if source else ""
     raise DataError(f"{where}expected a pandas or polars DataFrame, got {type(df).__name__}")
 
