@@ -47,7 +47,8 @@ def _chunks(
         yield ids, items, scores
 
 
-def _frame(users: np.ndarray, items: np.ndarray, scores: np.ndarray) -> pl.DataFrame:
+def top_lists_frame(users: np.ndarray, items: np.ndarray, scores: np.ndarray) -> pl.DataFrame:
+    """``user_id, rank, item_id, score`` rows of top-k lists; padding (score -inf) is skipped."""
     filled = np.isfinite(scores)
     rows = np.repeat(np.arange(len(users)), filled.sum(axis=1))
     ranks = (np.cumsum(filled, axis=1))[filled]
@@ -110,7 +111,7 @@ def write_recommendations(
         with os.fdopen(fd, "wb") as fh:
             writer = None
             for chunk_users, items, scores in _chunks(model, k, ids, chunk_size, exclude_seen):
-                frame = _frame(chunk_users, items, scores)
+                frame = top_lists_frame(chunk_users, items, scores)
                 if out.suffix.lower() == ".csv":
                     frame.write_csv(fh, include_header=done == 0)
                 else:
@@ -124,7 +125,8 @@ def write_recommendations(
                     progress(done, total)
             if out.suffix.lower() == ".parquet":
                 if writer is None:  # no user at all: still a valid, empty file
-                    empty = _frame(model.user_map_.ids[:0], np.zeros((0, k)), np.zeros((0, k)))
+                    none = np.zeros((0, k))
+                    empty = top_lists_frame(model.user_map_.ids[:0], none, none)
                     writer = pq.ParquetWriter(fh, empty.to_arrow().schema)
                 writer.close()
             fh.flush()

@@ -29,7 +29,6 @@ METRICS = (
     "coverage",
     "novelty",
 )
-SCALAR_METRICS = ("coverage",)
 
 
 @dataclass
@@ -58,15 +57,18 @@ class Report:
     ci: str = "normal"
     seed: int = 0
 
-    def mean(self, model: str, metric: str, k: int) -> float:
+    def _counted(self, model: str, key: str) -> np.ndarray:
+        """Per-user values of ``key``, ``nan`` for users the averaging convention leaves out."""
         res = self.results[model]
-        key = f"{metric}@{k}"
-        if key in res.scalars:
-            return res.scalars[key]
         vals = res.per_user[key]
         if self.conventions["only_with_recommendations"]:
             vals = np.where((res.top_idx >= 0).any(axis=1), vals, np.nan)
-        return M.mean_over_users(vals)
+        return vals
+
+    def mean(self, model: str, metric: str, k: int) -> float:
+        key = f"{metric}@{k}"
+        scalars = self.results[model].scalars
+        return scalars[key] if key in scalars else M.mean_over_users(self._counted(model, key))
 
     def _interval(self, vals: np.ndarray) -> tuple[float, float]:
         vals = vals[~np.isnan(vals)]
@@ -90,10 +92,7 @@ class Report:
                     if key in res.scalars:
                         lo = hi = float("nan")
                     else:
-                        vals = res.per_user[key]
-                        if self.conventions["only_with_recommendations"]:
-                            vals = np.where((res.top_idx >= 0).any(axis=1), vals, np.nan)
-                        lo, hi = self._interval(vals)
+                        lo, hi = self._interval(self._counted(name, key))
                     rows.append((name, metric, k, self.mean(name, metric, k), lo, hi))
         return pl.DataFrame(
             rows, schema=["model", "metric", "k", "value", "ci_low", "ci_high"], orient="row"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -220,7 +219,3 @@ def read_user_ids(path: str | Path, id_dtype: np.dtype) -> np.ndarray:
             )
         return np.asarray([int(v) for v in values], dtype=np.int64)
     return np.asarray(values, dtype=object)
-
-
-def dump_json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=str)

@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from recsys_embed.atomic import atomic_write, write_parquet, write_text
+from recsys_embed.batch import top_lists_frame
 
 if TYPE_CHECKING:
     from recsys_embed.evaluate import Report
@@ -45,27 +46,14 @@ def report_markdown(report: Report) -> str:
 
 def recommendations_frame(report: Report) -> pl.DataFrame:
     """``model, user_id, rank, item_id, score`` for every evaluated user's top list (no padding)."""
-    frames = []
     users = report.train.user_map.ids[report.user_idx]
     item_ids = report.train.item_map.ids
-    for name, res in report.results.items():
-        n, _k = res.top_idx.shape
-        filled = res.top_idx >= 0
-        rows = np.repeat(np.arange(n), filled.sum(axis=1))
-        ranks = (np.cumsum(filled, axis=1) - 1)[filled] + 1
-        u = users[rows]
-        i = item_ids[res.top_idx[filled]]
-        frames.append(
-            pl.DataFrame(
-                {
-                    "model": [name] * len(rows),
-                    "user_id": u.tolist() if u.dtype == object else u,
-                    "rank": ranks.astype(np.int32),
-                    "item_id": i.tolist() if i.dtype == object else i,
-                    "score": res.top_scores[filled].astype(np.float64),
-                }
-            )
-        )
+    frames = [
+        top_lists_frame(users, item_ids[np.maximum(res.top_idx, 0)], res.top_scores)
+        .with_columns(pl.lit(name).alias("model"), pl.col("score").cast(pl.Float64))
+        .select("model", "user_id", "rank", "item_id", "score")
+        for name, res in report.results.items()
+    ]
     return pl.concat(frames) if frames else pl.DataFrame()
 
 
