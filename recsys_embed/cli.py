@@ -90,6 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", type=Path, required=True, help="model directory to write")
     _common(tr)
 
+    tu = sub.add_parser(
+        "tune", help="search a model's parameters on validation, then evaluate the best on test"
+    )
+    tu.add_argument("--config", type=Path, required=True)
+    tu.add_argument("--model", required=True, help="a [models.NAME] of the config")
+    tu.add_argument("--trials", type=int, help="trials in all, resumed ones included ([tune])")
+    tu.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
+    tu.add_argument("--sampler", choices=("auto", "random", "tpe"), help="default: [tune]")
+    tu.add_argument("--out", type=Path, required=True, help="directory; rerun it to resume")
+    _common(tu)
+
     rc = sub.add_parser("recommend", help="batch top-k for every user of a saved model")
     rc.add_argument("--model", type=Path, required=True, help="a directory written by train")
     rc.add_argument("--k", type=int, default=10)
@@ -136,6 +147,30 @@ def _train(args: argparse.Namespace, log: Log) -> None:
     train_model(config, args.model, args.out, log, threads=args.threads)
 
 
+def _tune(args: argparse.Namespace, log: Log) -> None:
+    import json
+
+    from recsys_embed.config import load_config
+    from recsys_embed.pipeline import VOCABULARY, run_tuning
+
+    if args.trials is not None and args.trials < 1:
+        raise ConfigError(f"--trials must be a positive int, got {args.trials}")
+    if args.timeout is not None and args.timeout <= 0:
+        raise ConfigError(f"--timeout must be positive seconds, got {args.timeout}")
+    config = load_config(args.config, VOCABULARY)
+    config.model(args.model)
+    result = run_tuning(
+        config, args.model, args.out, log, args.trials, args.timeout, args.sampler, args.threads
+    )
+    doc = result.to_json()
+    print(
+        json.dumps(
+            {k: doc[k] for k in ("model", "searched", "validation_metrics", "test_metrics")},
+            indent=2,
+        )
+    )
+
+
 def _recommend(args: argparse.Namespace, log: Log) -> None:
     from recsys_embed.batch import check_output, write_recommendations
     from recsys_embed.models.registry import load
@@ -176,7 +211,13 @@ def _datasets(args: argparse.Namespace, log: Log) -> None:
     log(f"{args.name}: {ds.interactions} at {ds.path}")
 
 
-COMMANDS = {"evaluate": _evaluate, "train": _train, "recommend": _recommend, "datasets": _datasets}
+COMMANDS = {
+    "evaluate": _evaluate,
+    "train": _train,
+    "tune": _tune,
+    "recommend": _recommend,
+    "datasets": _datasets,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

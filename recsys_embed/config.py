@@ -18,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SPLIT_METHODS = ("random", "temporal", "leave_last", "cold_items")
+SPLIT_METHODS = ("random", "temporal", "leave_last", "cold_items", "given")
 DEFAULT_CONFIG = """\
 # The default run of `recsys-embed evaluate`: ml-latest-small (shipped in datasets/),
 # every rating an interaction, a per-user random 75/25 split, five models.
@@ -99,6 +99,7 @@ class SplitConfig:
     stratify: str | None = "user"
     seed: int = 42
     n_last: int = 1
+    test: str | None = None  # method "given": the test file (a dataset's own file name, or a path)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,22 @@ class EvaluateConfig:
     k: tuple[int, ...] = (10, 20)
     metrics: tuple[str, ...] = ("recall", "ndcg", "precision", "map")
     chunk_size: int = 1024
+    exclude_train: bool = True
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """The ``[tune]`` table: how ``recsys-embed tune`` searches (see :mod:`recsys_embed.tuning`)."""
+
+    metric: str = "ndcg@10"
+    validation: str = "random"
+    validation_fraction: float = 0.2
+    seed: int = 0
+    sampler: str = "auto"
+    refit: bool = True
+    trials: int = 20
+    timeout: float | None = None
+    space: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # model name -> ranges
 
 
 @dataclass(frozen=True)
@@ -122,6 +139,7 @@ class RunConfig:
     evaluate: EvaluateConfig
     models: tuple[ModelConfig, ...]
     source: str  # the file it came from, or "<default>"
+    tune: TuneConfig = field(default_factory=TuneConfig)
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def model(self, name: str) -> ModelConfig:
@@ -245,8 +263,9 @@ def _data(source: str, base: Path, raw: Any, vocab: Vocabulary) -> DataConfig:
     )
 
 
-def _split(source: str, raw: Any) -> SplitConfig:
-    t = _Table(source, "split", raw, ("method", "test_fraction", "stratify", "seed", "n_last"))
+def _split(source: str, base: Path, raw: Any, is_dataset: bool) -> SplitConfig:
+    keys = ("method", "test_fraction", "stratify", "seed", "n_last", "test")
+    t = _Table(source, "split", raw, keys)
     method = t.choice("method", SPLIT_METHODS, "random")
     frac = t.get("test_fraction", float, 0.25)
     if not 0 < frac < 1:
@@ -257,13 +276,23 @@ def _split(source: str, raw: Any) -> SplitConfig:
     n_last = t.get("n_last", int, 1)
     if n_last < 1:
         raise t.fail("n_last", "a positive int")
+    test = t.get("test", str)
+    if (test is None) == (method == "given"):
+        raise t.fail("test", "a test file exactly when method = 'given'")
+    if test is not None and not is_dataset:
+        test = str(_path(base, test))
     return SplitConfig(
-        method, frac, None if stratify == "none" else stratify, t.get("seed", int, 42), n_last
+        method,
+        frac,
+        None if stratify == "none" else stratify,
+        t.get("seed", int, 42),
+        n_last,
+        test,
     )
 
 
 def _evaluate(source: str, raw: Any, vocab: Vocabulary) -> EvaluateConfig:
-    t = _Table(source, "evaluate", raw, ("k", "metrics", "chunk_size"))
+    t = _Table(source, "evaluate", raw, ("k", "metrics", "chunk_size", "exclude_train"))
     k = t.get("k", list, [10, 20])
     if not k or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in k):
         raise t.fail("k", "a non-empty list of positive ints")
@@ -274,7 +303,45 @@ def _evaluate(source: str, raw: Any, vocab: Vocabulary) -> EvaluateConfig:
     chunk = t.get("chunk_size", int, 1024)
     if chunk < 1:
         raise t.fail("chunk_size", "a positive int")
-    return EvaluateConfig(tuple(sorted(set(k))), tuple(metrics), chunk)
+    exclude = t.get("exclude_train", bool, True)
+    return EvaluateConfig(tuple(sorted(set(k))), tuple(metrics), chunk, exclude)
+
+
+def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
+    keys = ("metric", "validation", "validation_fraction", "seed", "sampler", "refit")
+    t = _Table(source, "tune", raw, (*keys, "trials", "timeout", "space"))
+    metric = t.get("metric", str, "ndcg@10")
+    name, _, k = metric.partition("@")
+    if name not in vocab.metrics or not k.isdigit() or int(k) < 1:
+        raise t.fail("metric", f"a metric and a cut-off like 'ndcg@10', from {list(vocab.metrics)}")
+    frac = t.get("validation_fraction", float, 0.2)
+    if not 0 < frac < 1:
+        raise t.fail("validation_fraction", "a number in (0, 1)")
+    trials = t.get("trials", int, 20)
+    if trials < 1:
+        raise t.fail("trials", "a positive int")
+    timeout = t.get("timeout", float)
+    if timeout is not None and timeout <= 0:
+        raise t.fail("timeout", "a positive number of seconds")
+    space = t.get("space", dict, {})
+    for model, ranges in space.items():
+        r = _Table(
+            source, f"tune.space.{model}", ranges, tuple(ranges) if isinstance(ranges, dict) else ()
+        )
+        for key, value in r.values.items():
+            if not isinstance(value, list) or not value:
+                raise r.fail(key, "a list: [low, high], [low, high, 'log' | 'linear'] or choices")
+    return TuneConfig(
+        metric,
+        t.choice("validation", ("random", "temporal"), "random"),
+        frac,
+        t.get("seed", int, 0),
+        t.choice("sampler", ("auto", "random", "tpe"), "auto"),
+        t.get("refit", bool, True),
+        trials,
+        timeout,
+        space,
+    )
 
 
 def _models(source: str, raw: Any, vocab: Vocabulary) -> tuple[ModelConfig, ...]:
@@ -301,20 +368,22 @@ def _models(source: str, raw: Any, vocab: Vocabulary) -> tuple[ModelConfig, ...]
 
 def parse_config(raw: dict[str, Any], source: str, base: Path, vocab: Vocabulary) -> RunConfig:
     """Validate a parsed TOML document. Relative paths are relative to ``base``."""
-    unknown = sorted(set(raw) - {"data", "split", "evaluate", "models"})
+    unknown = sorted(set(raw) - {"data", "split", "evaluate", "models", "tune"})
     if unknown:
         raise ConfigError(
             f"{source}: unknown table(s) {unknown}; "
-            "allowed: ['data', 'evaluate', 'models', 'split']"
+            "allowed: ['data', 'evaluate', 'models', 'split', 'tune']"
         )
     if "data" not in raw:
         raise ConfigError(f"{source}: needs a [data] table")
+    data = _data(source, base, raw["data"], vocab)
     return RunConfig(
-        _data(source, base, raw["data"], vocab),
-        _split(source, raw.get("split", {})),
+        data,
+        _split(source, base, raw.get("split", {}), data.is_dataset),
         _evaluate(source, raw.get("evaluate", {}), vocab),
         _models(source, raw.get("models"), vocab),
         source,
+        _tune(source, raw.get("tune", {}), vocab),
         raw,
     )
 

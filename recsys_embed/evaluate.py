@@ -184,12 +184,15 @@ def evaluate(
     only_with_recommendations: bool = False,
     ci: str = "normal",
     seed: int = 0,
+    exclude_train: bool = True,
 ) -> Report:
     """Evaluate fitted models on a split; fits nothing.
 
     Every user with at least one test item (within ``candidates``, if given) is evaluated.
-    Each user's train items are excluded from ranking. ``candidates`` (item ids) restricts
-    ranking, the relevant set and AUC to those items (cold-start protocols). Scoring runs
+    Each user's train items are excluded from ranking (``exclude_train=False``: ranked too, and
+    counted as negatives by AUC, as LightFM's own evaluation does by default). ``candidates``
+    (item ids) restricts ranking, the relevant set and AUC to those items (cold-start
+    protocols). Scoring runs
     ``chunk_size`` users at a time, so memory is bounded by ``chunk_size x n_items`` scores.
     Conventions are those of :mod:`recsys_embed.metrics`, recorded in ``report.conventions``.
     ``ci`` is ``"normal"`` (mean +- 1.96 standard errors) or ``"bootstrap"`` (percentile, 1000
@@ -215,6 +218,7 @@ def evaluate(
     user_idx = np.flatnonzero(n_test > 0)
     kmax = ks[-1]
     item_counts = np.bincount(train.matrix.indices, minlength=train.n_items)
+    seen = train.matrix if exclude_train else sp.csr_matrix(train.matrix.shape, dtype=np.float32)
     n_catalogue = train.n_items if cand is None else len(cand)
     results = {}
     for name, model in models.items():
@@ -227,12 +231,12 @@ def evaluate(
             rows = user_idx[s : s + chunk_size]
             scores = model.scores_for_users(rows, model_cand)
             if "auc" in metrics:
-                excl = train.matrix[rows]
+                excl = seen[rows]
                 truth = _truth_rows(test, rows, cand_mask)
                 if cand is not None:
                     excl, truth = excl[:, cand], truth[:, cand]
                 aucs.append(M.auc_from_scores(scores, truth, excl))
-            idx, sc = model.rank_scores(scores, kmax, train.matrix[rows], model_cand)
+            idx, sc = model.rank_scores(scores, kmax, seen[rows], model_cand)
             tops.append(idx)
             vals.append(sc)
         top = np.vstack(tops) if tops else np.zeros((0, kmax), dtype=np.int64)
@@ -268,7 +272,9 @@ def evaluate(
     conventions = {
         "users": "users with >= 1 test item"
         + (" among the candidates" if cand is not None else ""),
-        "excluded": "each user's train items are never ranked",
+        "excluded": "each user's train items are never ranked"
+        if exclude_train
+        else "nothing: train items are ranked (and are AUC negatives)",
         "ranking": "full catalogue" if cand is None else f"{len(cand)} candidate items only",
         "recall_denominator": recall_denominator,
         "ndcg_ideal": ideal,

@@ -12,18 +12,20 @@ import polars as pl
 
 from recsys_embed import __version__
 from recsys_embed.atomic import write_text
-from recsys_embed.config import RunConfig, SplitConfig, Vocabulary, to_toml
+from recsys_embed.config import DataConfig, RunConfig, SplitConfig, Vocabulary, to_toml
 from recsys_embed.data import splits
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.data.loaders import read_interactions, read_item_text
-from recsys_embed.data.movielens import DATASETS, load_dataset
+from recsys_embed.data.movielens import DATASETS, load_dataset, read_ratings_file
 from recsys_embed.data.transforms import filter_min_weight
 from recsys_embed.errors import ConfigError
 from recsys_embed.evaluate import METRICS, Report, evaluate
+from recsys_embed.models import registry
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.params import check_params
 from recsys_embed.models.registry import REGISTRY, create, library_versions
 from recsys_embed.reports import plot_metrics, write_artifacts
+from recsys_embed.tuning.search import TuneResult, tune
 
 Log = Callable[[str], None]
 
@@ -69,10 +71,25 @@ def load_data(config: RunConfig) -> tuple[Interactions, pl.DataFrame | None]:
     return inter, items
 
 
+def read_test_pairs(d: DataConfig, test: str) -> Interactions:
+    """The test file of a ``given`` split: in the dataset's folder and layout, or like [data]."""
+    if d.is_dataset:
+        folder = load_dataset(d.interactions).path
+        return read_ratings_file(d.interactions, folder / test)
+    return read_interactions(
+        test, d.user_col or "", d.item_col or "", d.weight_col, d.time_col, sep=d.sep,
+        has_header=d.has_header,
+    )  # fmt: skip
+
+
 def make_split(
-    inter: Interactions, s: SplitConfig
+    inter: Interactions, s: SplitConfig, data: DataConfig | None = None
 ) -> tuple[Interactions, Interactions, np.ndarray | None]:
     """``(train, test, candidates)``; candidates are the cold item ids for ``cold_items``."""
+    if s.method == "given":
+        if data is None or s.test is None:
+            raise ConfigError("a 'given' split needs the [data] table and a test file")
+        return (*splits.given_split(inter, read_test_pairs(data, s.test)), None)
     if s.method == "random":
         train, test = splits.random_split(inter, s.test_fraction, s.stratify, s.seed)
     elif s.method == "temporal":
@@ -100,15 +117,7 @@ def fit_model(
     model: Recommender, name: str, train: Interactions, items: pl.DataFrame | None
 ) -> None:
     """Fit, handing item text to the models that need it."""
-    if not getattr(model, "needs_item_text", False):
-        model.fit(train)
-        return
-    if items is None:
-        raise ConfigError(
-            f"[models.{name}] type {model.name!r} needs item text: add a [data.items] table "
-            "or use a dataset name"
-        )
-    model.fit(train, item_text=items)  # type: ignore[call-arg]
+    registry.fit(model, train, items, what=f"[models.{name}]")
 
 
 def resolved_config(config: RunConfig, models: dict[str, Recommender]) -> dict[str, Any]:
@@ -143,7 +152,7 @@ def run_evaluation(
     log(f"loading {config.data.interactions}")
     inter, items = load_data(config)
     log(f"{inter.n_users} users x {inter.n_items} items, {inter.nnz} interactions")
-    train, test, candidates = make_split(inter, config.split)
+    train, test, candidates = make_split(inter, config.split, config.data)
     log(f"split {config.split.method}: {train.nnz} train, {test.nnz} test interactions")
     models: dict[str, Recommender] = {}
     for m in config.models:
@@ -161,6 +170,7 @@ def run_evaluation(
         metrics=config.evaluate.metrics,
         candidates=candidates,
         chunk_size=config.evaluate.chunk_size,
+        exclude_train=config.evaluate.exclude_train,
     )
     extra = {
         "dataset": {
@@ -194,6 +204,57 @@ def train_model(
     path = model.save(out_dir)
     log(f"saved {name} to {path} ({model.fit_seconds_:.2f}s fit)")
     return path
+
+
+def run_tuning(
+    config: RunConfig,
+    name: str,
+    out_dir: str | Path,
+    log: Log,
+    trials: int | None = None,
+    timeout: float | None = None,
+    sampler: str | None = None,
+    threads: int | None = None,
+) -> TuneResult:
+    """Tune ``[models.NAME]`` on validation carved from the configured split's train, then
+    evaluate the best setting once on its test; writes trials.jsonl, best.json, best.toml."""
+    m = config.model(name)
+    t = config.tune
+    inter, items = load_data(config)
+    train, test, candidates = make_split(inter, config.split, config.data)
+    log(f"split {config.split.method}: {train.nnz} train, {test.nnz} test interactions")
+    fixed = dict(m.params)  # what the table sets is held; the rest is searched
+    if "vectors" in fixed:  # a path relative to the config file
+        fixed["vectors"] = build_model(config, name).get_params()["vectors"]
+    try:
+        result = tune(
+            m.type,
+            train,
+            test,
+            fixed=fixed,
+            space=t.space.get(name),
+            trials=trials if trials is not None else t.trials,
+            timeout=timeout if timeout is not None else t.timeout,
+            sampler=sampler or t.sampler,
+            metric=t.metric,
+            k=config.evaluate.k,
+            metrics=config.evaluate.metrics,
+            validation=t.validation,
+            validation_fraction=t.validation_fraction,
+            seed=t.seed,
+            refit=t.refit,
+            item_text=items,
+            candidates=candidates,
+            exclude_train=config.evaluate.exclude_train,
+            threads=threads,
+            out_dir=out_dir,
+            log=log,
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{config.source}: [models.{name}] / [tune]: {exc}") from None
+    params = {k: v for k, v in result.params.items() if v is not None and k != "num_threads"}
+    write_text(Path(out_dir) / "best.toml", to_toml({"models": {name: {"type": m.type, **params}}}))
+    return result
 
 
 def read_user_ids(path: str | Path, id_dtype: np.dtype) -> np.ndarray:

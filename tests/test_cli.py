@@ -385,3 +385,110 @@ def test_datasets_fetch_reads_a_local_copy_without_network():
     assert proc.returncode == 0, proc.stderr
     assert "943 users x 1682 items, 100000 interactions" in proc.stderr
     one_error_line(run("datasets", "fetch", "movielens-5m"), 3, "unknown dataset 'movielens-5m'")
+
+
+TUNE_CONFIG = """
+[data]
+interactions = "movielens-100k"
+
+[split]
+method = "random"
+test_fraction = 0.25
+stratify = "item"
+seed = 42
+
+[evaluate]
+k = [10]
+metrics = ["ndcg", "recall"]
+
+[tune]
+sampler = "random"
+validation = "temporal"
+validation_fraction = 0.2
+seed = 3
+
+[tune.space.als]
+factors = [8, 32]
+iterations = [3, 6]
+
+[models.als]
+type = "als"
+weighting = "binary"
+"""
+
+
+@requires_ml100k
+def test_tune_writes_trials_best_and_resumes(tmp_path):
+    cfg = tmp_path / "tune.toml"
+    cfg.write_text(TUNE_CONFIG)
+    out = tmp_path / "tuned"
+    args = ("tune", "--config", str(cfg), "--model", "als", "--out", str(out))
+    first = run(*args, "--trials", "2")
+    assert first.returncode == 0, first.stderr
+    again = run(*args, "--trials", "3")
+    assert again.returncode == 0, again.stderr
+    assert "resuming: 2 trial(s)" in again.stderr
+    trials = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
+    assert [t["number"] for t in trials] == [0, 1, 2]
+    for t in trials:
+        assert 8 <= t["params"]["factors"] <= 32 and 3 <= t["params"]["iterations"] <= 6
+        assert "weighting" not in t["params"]  # set in [models.als]: held, not searched
+    best = json.loads((out / "best.json").read_text())
+    top = max(trials, key=lambda t: t["value"])
+    assert best["searched"] == top["params"] and best["params"]["weighting"] == "binary"
+    assert best["validation_metrics"] == top["validation_metrics"]
+    assert set(best["test_metrics"]) == {"ndcg@10", "recall@10"}
+    assert 0.3 < best["test_metrics"]["ndcg@10"] < 0.6
+    assert json.loads(again.stdout)["test_metrics"] == best["test_metrics"]
+    # best.toml is a [models] table that evaluate accepts as is
+    run_cfg = tmp_path / "best_run.toml"
+    run_cfg.write_text(TUNE_CONFIG.split("[tune]")[0] + (out / "best.toml").read_text())
+    ev = run("evaluate", "--config", str(run_cfg), "--out", str(tmp_path / "ev"))
+    assert ev.returncode == 0, ev.stderr
+    metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert metrics["models"]["als"]["metrics"]["ndcg@10"] == pytest.approx(
+        best["test_metrics"]["ndcg@10"], abs=1e-9
+    )
+
+
+def test_tune_errors_are_one_line(tmp_path):
+    cfg = tmp_path / "tune.toml"
+    base = (
+        '[data]\ninteractions = "x.csv"\nuser_col = "u"\nitem_col = "i"\n[models.a]\ntype = "als"\n'
+    )
+    (tmp_path / "x.csv").write_text("u,i\n1,1\n1,2\n2,1\n2,2\n")
+    cfg.write_text(base + '[tune]\nmetric = "ndcg"\n')
+    one_error_line(
+        run("tune", "--config", str(cfg), "--model", "a", "--out", str(tmp_path / "o")),
+        2,
+        "[tune] metric",
+        "ndcg@10",
+    )
+    cfg.write_text(base + "[tune.space.a]\nfactors = [64, 8]\n")
+    one_error_line(
+        run("tune", "--config", str(cfg), "--model", "a", "--out", str(tmp_path / "o")),
+        2,
+        "[models.a]",
+        "low < high",
+    )
+    cfg.write_text(base)
+    one_error_line(
+        run("tune", "--config", str(cfg), "--model", "b", "--out", str(tmp_path / "o")),
+        2,
+        "no [models.b]",
+    )
+    one_error_line(
+        run(
+            "tune",
+            "--config",
+            str(cfg),
+            "--model",
+            "a",
+            "--trials",
+            "0",
+            "--out",
+            str(tmp_path / "o"),
+        ),
+        2,
+        "--trials",
+    )

@@ -161,3 +161,24 @@ def test_matches_implicit_ranking_metrics(split):
     hits = M.hits_at_k(top, truth, 10)
     micro_precision = hits.sum() / np.minimum(10, M.n_relevant(truth)).sum()
     assert micro_precision == pytest.approx(theirs["precision"], abs=1e-9)
+
+
+def test_exclude_train_false_ranks_train_items_as_lightfm_does(split, fitted):
+    train, test = split
+    kept = evaluate(fitted, train, test, k=[10], metrics=["precision", "auc"], exclude_train=False)
+    top = kept.results["als"].top_idx
+    seen = train.matrix[kept.user_idx]
+    in_train = np.array([np.isin(row, seen[i].indices).sum() for i, row in enumerate(top)])
+    assert in_train.sum() > 0  # train items now take slots in the lists
+    # by hand for the first user: scores of every item, train ones included, and AUC over all
+    u = kept.user_idx[0]
+    scores = fitted["als"].scores_for_users(np.array([u]))[0]
+    order = np.argsort(-scores, kind="stable")[:10]
+    np.testing.assert_array_equal(np.sort(top[0]), np.sort(order))
+    pos = test.matrix[u].indices
+    neg = np.setdiff1d(np.arange(train.n_items), pos)
+    auc = (scores[pos][:, None] > scores[neg][None, :]).mean()
+    assert kept.results["als"].per_user["auc@10"][0] == pytest.approx(auc, abs=1e-9)
+    excluded = evaluate(fitted, train, test, k=[10], metrics=["precision"])
+    assert excluded.mean("als", "precision", 10) > kept.mean("als", "precision", 10)
+    assert "nothing" in kept.conventions["excluded"]

@@ -225,6 +225,11 @@ class TestBPR(ModelContract):
     params: ClassVar = {"factors": 8, "learning_rate": 0.05, "iterations": 200}
 
 
+class TestUniformBPR(ModelContract):
+    model_name = "bpr-uniform"
+    params: ClassVar = {"factors": 8, "learning_rate": 0.05, "epochs": 50}
+
+
 class TestLightFM(ModelContract):
     model_name = "lightfm"
     params: ClassVar = {"no_components": 8, "epochs": 30, "learning_rate": 0.05}

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 import recsys_embed as rse
 from recsys_embed import ConfigError, DataError
 from recsys_embed.data.splits import cold_items
-from tests.conftest import triplets
+from tests.conftest import requires_ml100k, triplets
 
 S = rse.split
 
@@ -139,3 +139,31 @@ def test_errors():
     untimed = rse.Interactions.from_frame(pl.DataFrame({"u": [1], "i": [1]}), "u", "i")
     with pytest.raises(DataError, match="temporal_split needs timestamps"):
         S.temporal_split(untimed)
+
+
+def test_given_split_moves_the_listed_pairs_to_test():
+    inter = rse.Interactions.from_frame(
+        pl.DataFrame({"u": ["a", "a", "b", "b", "c"], "i": [1, 2, 1, 3, 2]}), "u", "i"
+    )
+    listed = rse.Interactions.from_frame(pl.DataFrame({"u": ["b", "a"], "i": [3, 1]}), "u", "i")
+    train, test = rse.split.given_split(inter, listed)
+    assert triplets(test) == {("a", 1, 1.0, 0.0), ("b", 3, 1.0, 0.0)}
+    assert triplets(train) == {("a", 2, 1.0, 0.0), ("b", 1, 1.0, 0.0), ("c", 2, 1.0, 0.0)}
+    assert train.user_map is inter.user_map and test.item_map is inter.item_map
+    stray = rse.Interactions.from_frame(
+        pl.DataFrame({"u": ["a", "z"], "i": [3, 1]}), "u", "i", source="t.test"
+    )
+    with pytest.raises(DataError, match=r"t.test: 2 \(user, item\) pair\(s\) are not interactions"):
+        rse.split.given_split(inter, stray)
+
+
+@requires_ml100k
+def test_ml100k_ua_split_is_ua_base(ml100k):
+    from recsys_embed.data.movielens import read_ratings_file
+
+    ua_test = read_ratings_file("movielens-100k", ml100k.path / "ua.test")
+    ua_base = read_ratings_file("movielens-100k", ml100k.path / "ua.base")
+    train, test = rse.split.given_split(ml100k.interactions, ua_test)
+    assert test.nnz == 9430 and train.nnz == 90570
+    assert np.all(np.diff(test.matrix.indptr) == 10)  # ua.test: ten ratings per user
+    assert triplets(train) == triplets(ua_base)

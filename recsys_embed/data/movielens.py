@@ -46,17 +46,24 @@ class DatasetSpec:
     read: Callable[[Path, str], Dataset]
 
 
-def _ml100k(path: Path, name: str) -> Dataset:
-    inter = read_interactions(
-        path / "u.data",
+def read_ratings_file(name: str, file: Path) -> Interactions:
+    """A file in dataset ``name``'s rating-log layout, e.g. ML-100K's ``ua.base`` / ``ua.test``."""
+    if file.suffix.lower() == ".csv":
+        return read_interactions(file, "userId", "movieId", "rating", "timestamp")
+    return read_interactions(
+        file,
         "user",
         "item",
         "rating",
         "timestamp",
-        sep="\t",
+        sep="\t" if spec(name).folder == "ml-100k" else "::",
         has_header=False,
         column_names=["user", "item", "rating", "timestamp"],
     )
+
+
+def _ml100k(path: Path, name: str) -> Dataset:
+    inter = read_ratings_file(name, path / "u.data")
     genre_names = (
         read_table(path / "u.genre", sep="|", has_header=False, column_names=["genre", "idx"])[
             "genre"

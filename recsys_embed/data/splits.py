@@ -155,6 +155,29 @@ def cold_item_split(inter: Interactions, test_fraction: float = 0.2, seed: int =
     return _split(inter, cold[inter.item_idx])
 
 
+def given_split(inter: Interactions, test_pairs: Interactions) -> Split:
+    """A published split: the (user, item) pairs of ``test_pairs`` go to test, the rest to train.
+
+    ``test_pairs`` is read on its own (any id space); every pair must be an interaction of
+    ``inter`` (e.g. ``u.data`` with ``ua.test`` of MovieLens 100K), else :class:`DataError`.
+    """
+    where = test_pairs.source or "the test file"
+    users = inter.user_map.indices(test_pairs.user_ids[test_pairs.user_idx], missing="mask")
+    items = inter.item_map.indices(test_pairs.item_ids[test_pairs.item_idx], missing="mask")
+    key = inter.user_idx * inter.n_items + inter.item_idx
+    listed = users * inter.n_items + items
+    found = np.isin(listed, key) & (users >= 0) & (items >= 0)
+    if not found.all():
+        first = int(np.flatnonzero(~found)[0])
+        u = test_pairs.user_ids[test_pairs.user_idx[first]]
+        i = test_pairs.item_ids[test_pairs.item_idx[first]]
+        raise DataError(
+            f"{where}: {int((~found).sum())} (user, item) pair(s) are not interactions of "
+            f"{inter.source or 'the data'}, e.g. user {u!r} item {i!r}"
+        )
+    return _split(inter, np.isin(key, listed))
+
+
 def cold_items(train: Interactions, test: Interactions) -> np.ndarray:
     """Indices of items that appear in ``test`` but have no train interaction."""
     in_train = np.bincount(train.item_idx, minlength=train.n_items) > 0

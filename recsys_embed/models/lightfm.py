@@ -73,8 +73,12 @@ class LightFM(Recommender):
         "item_alpha": Param(
             0.0, float, "L2 penalty on item features", minimum=0, search=(1e-8, 1e-4, "log")
         ),
-        "user_alpha": Param(0.0, float, "L2 penalty on user features", minimum=0),
-        "max_sampled": Param(10, int, "WARP: negatives tried per positive", minimum=1),
+        "user_alpha": Param(
+            0.0, float, "L2 penalty on user features", minimum=0, search=(1e-8, 1e-3, "log")
+        ),
+        "max_sampled": Param(
+            10, int, "WARP: negatives tried per positive", minimum=1, search=(5, 100, "log")
+        ),
         "learning_schedule": Param(
             "adagrad", str, "step-size schedule", choices=("adagrad", "adadelta")
         ),

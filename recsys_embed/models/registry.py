@@ -6,11 +6,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import ConfigError, DataError
 from recsys_embed.models import persist
 from recsys_embed.models.als import ALS
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.bpr import BPR
+from recsys_embed.models.bpr_uniform import UniformBPR
 from recsys_embed.models.ease import EASE
 from recsys_embed.models.hybrid import LightFMHybrid
 from recsys_embed.models.lightfm import LightFM
@@ -20,7 +22,8 @@ from recsys_embed.models.random import Random
 from recsys_embed.models.textknn import TextKNN
 
 REGISTRY: dict[str, type[Recommender]] = {
-    cls.name: cls for cls in (ALS, BPR, LightFM, Popularity, Random, LightFMHybrid, TextKNN, EASE)
+    cls.name: cls
+    for cls in (ALS, BPR, UniformBPR, LightFM, Popularity, Random, LightFMHybrid, TextKNN, EASE)
 }
 
 
@@ -35,6 +38,23 @@ def create(name: str, **params: Any) -> Recommender:
     cls = model_class(name)
     check_params(f"model {name!r}", cls.PARAMS, params)
     return cls(**params)
+
+
+def fit(
+    model: Recommender, train: Interactions, item_text: Any = None, what: str = ""
+) -> Recommender:
+    """``model.fit(train)``, handing item text to the models that read it (text hybrids).
+
+    ``what`` names the model in the error raised when such a model gets no text.
+    """
+    if not getattr(model, "needs_item_text", False):
+        return model.fit(train)
+    if item_text is None:
+        raise ConfigError(
+            f"{what or 'model'} type {model.name!r} needs item text: add a [data.items] table "
+            "or use a dataset name"
+        )
+    return model.fit(train, item_text=item_text)  # type: ignore[call-arg]
 
 
 def describe(name: str) -> str:

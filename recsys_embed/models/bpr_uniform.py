@@ -1,0 +1,111 @@
+"""BPR with uniformly sampled negatives (Rendle et al. 2009, as cornac implements it), in numba.
+
+implicit's BPR draws each negative from the item column of the interaction log, i.e. in
+proportion to item popularity; on MovieLens that pushes popular items down and costs most of
+BPR's accuracy (evaluation/RESULTS.md). This model samples the negative uniformly.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numba
+import numpy as np
+
+from recsys_embed.data.interactions import Interactions
+from recsys_embed.models.base import FOLD_IN_PARAMS, Recommender
+from recsys_embed.models.params import Param
+
+
+@numba.njit(cache=True, nogil=True)
+def _liked(indices, lo, hi, item):  # numba infers the types
+    end = hi
+    while lo < hi:  # binary search in a sorted CSR row
+        mid = (lo + hi) // 2
+        if indices[mid] < item:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < end and indices[lo] == item
+
+
+@numba.njit(cache=True, nogil=True)
+def _sgd(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    users: np.ndarray,
+    U: np.ndarray,
+    V: np.ndarray,
+    bias: np.ndarray,
+    epochs: int,
+    lr: float,
+    reg: float,
+    rng: np.random.Generator,
+) -> None:
+    """Plain SGD: per epoch, nnz draws of (user, liked item) pairs and a uniform negative."""
+    n, n_items, k = len(indices), V.shape[0], U.shape[1]
+    for _ in range(epochs):
+        for _ in range(n):
+            pair = rng.integers(0, n)
+            u, i = users[pair], indices[pair]
+            j = rng.integers(0, n_items)
+            lo, hi = indptr[u], indptr[u + 1]
+            if _liked(indices, lo, hi, j):
+                continue  # the negative is a positive: skip the draw, as cornac does
+            x = bias[i] - bias[j]
+            for f in range(k):
+                x += U[u, f] * (V[i, f] - V[j, f])
+            z = 1.0 / (1.0 + np.exp(x))
+            for f in range(k):
+                uf, vi, vj = U[u, f], V[i, f], V[j, f]
+                U[u, f] += lr * (z * (vi - vj) - reg * uf)
+                V[i, f] += lr * (z * uf - reg * vi)
+                V[j, f] += lr * (-z * uf - reg * vj)
+            bias[i] += lr * (z - reg * bias[i])
+            bias[j] += lr * (-z - reg * bias[j])
+
+
+class UniformBPR(Recommender):
+    """Pairwise ranking factorisation with uniform negatives; an item bias column is folded in.
+
+    Each epoch draws ``nnz`` (user, liked item) pairs at random and one negative item uniformly
+    from the catalogue (redrawn never; a negative the user liked skips the step). Single-threaded
+    and reproducible with ``random_state``. Fold-in: see :meth:`Recommender.fold_in`.
+    """
+
+    name = "bpr-uniform"
+    fixed_user_column = -1
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "factors": Param(128, int, "latent dimensions", minimum=1, search=(16, 256, "log")),
+        "learning_rate": Param(0.05, float, "SGD step size", above=0, search=(0.005, 0.2, "log")),
+        "regularization": Param(0.02, float, "L2 penalty", minimum=0, search=(1e-3, 0.1, "log")),
+        "epochs": Param(100, int, "passes (nnz draws each)", minimum=1, search=(10, 200, "log")),
+        "random_state": Param(0, int, "seed", nullable=True),
+        **FOLD_IN_PARAMS,
+    }
+
+    def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
+        p = self.params
+        rng = np.random.default_rng(p["random_state"])
+        k = p["factors"]
+        users = (rng.random((train.n_users, k)) - 0.5) / k
+        items = (rng.random((train.n_items, k)) - 0.5) / k
+        bias = np.zeros(train.n_items)
+        m = train.matrix
+        _sgd(
+            m.indptr.astype(np.int64),
+            m.indices.astype(np.int64),
+            np.repeat(np.arange(train.n_users), np.diff(m.indptr)),
+            users,
+            items,
+            bias,
+            p["epochs"],
+            p["learning_rate"],
+            p["regularization"],
+            rng,
+        )
+        ones = np.ones((train.n_users, 1))
+        return (
+            np.hstack([users, ones]).astype(np.float32),
+            np.hstack([items, bias[:, None]]).astype(np.float32),
+        )

@@ -1,0 +1,91 @@
+"""Search spaces: the tuning ranges a model's ``PARAMS`` declare, as sampleable dimensions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from recsys_embed.errors import ConfigError
+from recsys_embed.models import registry
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One searched parameter: a numeric range (``scale`` log or linear) or a set of choices."""
+
+    name: str
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    scale: str = "log"
+    choices: tuple[Any, ...] | None = None
+
+    def describe(self) -> str:
+        if self.choices is not None:
+            return f"one of {list(self.choices)}"
+        return f"{self.kind.__name__} in [{self.low}, {self.high}] ({self.scale})"
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        if self.choices is not None:
+            return self.choices[int(rng.integers(len(self.choices)))]
+        assert self.low is not None and self.high is not None
+        if self.scale == "log":
+            x = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
+        else:
+            x = rng.uniform(self.low, self.high)
+        if self.kind is int:
+            return int(min(max(round(x), self.low), self.high))
+        return float(f"{x:.4g}")
+
+
+def _dimension(model: str, name: str, kind: type, spec: Sequence[Any]) -> Dimension:
+    spec = tuple(spec)
+    numeric = kind in (int, float)
+    if numeric and len(spec) in (2, 3) and all(isinstance(v, (int, float)) for v in spec[:2]):
+        scale = spec[2] if len(spec) == 3 else "log"
+        low, high = float(spec[0]), float(spec[1])
+        if scale not in ("log", "linear") or not low < high or (scale == "log" and low <= 0):
+            raise ConfigError(
+                f"search range of {model} {name} must be [low, high] or [low, high, 'log' | "
+                f"'linear'] with low < high (and low > 0 for log), got {list(spec)}"
+            )
+        return Dimension(name, kind, low, high, scale)
+    if not spec or not all(isinstance(v, kind) for v in spec):
+        raise ConfigError(
+            f"search choices of {model} {name} must be a non-empty list of {kind.__name__}, "
+            f"got {list(spec)}"
+        )
+    return Dimension(name, kind, choices=spec)
+
+
+def search_space(
+    model: str,
+    fixed: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Sequence[Any]] | None = None,
+) -> dict[str, Dimension]:
+    """The searched parameters of registry model ``model``: the ranges its ``PARAMS`` declare
+    (see ``models.describe``), less the ``fixed`` ones, with ``overrides`` replacing ranges."""
+    cls = registry.model_class(model)
+    fixed, overrides = dict(fixed or {}), dict(overrides or {})
+    unknown = sorted(set(overrides) - set(cls.PARAMS))
+    if unknown:
+        raise ConfigError(f"model {model!r} has no parameter(s) {unknown} to search")
+    both = sorted(set(overrides) & set(fixed))
+    if both:
+        raise ConfigError(f"{both} of model {model!r} are both fixed and searched")
+    space = {}
+    for name, p in cls.PARAMS.items():
+        spec = overrides.get(name, p.search)
+        if name in fixed or spec is None:
+            continue
+        dim = _dimension(model, name, p.kind, spec)
+        for v in (dim.choices or ()) + tuple(x for x in (dim.low, dim.high) if x is not None):
+            p.check(name, p.kind(v) if p.kind is int else v)
+        space[name] = dim
+    if not space:
+        raise ConfigError(f"model {model!r} has no parameter left to search")
+    return space
