@@ -20,7 +20,9 @@ class BPR(Recommender):
     BPR is far below published BPR numbers (../shared/LIBRARY-FACTS.md); its library defaults
     (lr 0.01, 100 iterations) score below popularity on MovieLens 100K. The defaults here
     (lr 0.002, 300 iterations) were the best of a small grid there (NDCG@10 0.38, per-user
-    75/25 split); more iterations or larger steps made it worse. Reproducible only with
+    75/25 split); more iterations or larger steps made it worse. The cause is its sampler: each
+    negative is the item of a random interaction, i.e. drawn by popularity. ``"bpr-uniform"``
+    samples negatives uniformly and reaches the published numbers. Reproducible only with
     ``num_threads=1`` (each thread samples on its own). Fold-in: see
     :meth:`Recommender.fold_in` (``fold_in_alpha``, ``fold_in_regularization``).
     """
