@@ -172,6 +172,7 @@ def run_protocol(p: Protocol, smoke: bool, cache: Path) -> tuple[list[Row], RunC
     )
     models: dict[str, Recommender] = {}
     tuning: dict[str, str] = {}
+    best_json: dict[str, dict[str, float]] = {}  # test metrics each tuning run recorded
     tuning_seconds = 0.0
     for m in config.models:
         if m.name in p.tuned:
@@ -182,10 +183,11 @@ def run_protocol(p: Protocol, smoke: bool, cache: Path) -> tuple[list[Row], RunC
                 f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                 for k, v in result.best.params.items()
             )
-            spent = sum(t.seconds for t in result.trials) + (result.fitted.fit_seconds_ or 0)
+            spent = sum(tr.seconds for tr in result.trials) + (result.fitted.fit_seconds_ or 0)
             tuning_seconds += spent
             tuning[m.name] = f"{len(result.trials)} trials, {spent / 60:.1f} min: {searched}"
             models[f"{m.name} (tuned)"] = result.fitted
+            best_json[f"{m.name} (tuned)"] = result.test_metrics or {}
             log(f"{p.key}: {m.name} tuned in {time.perf_counter() - start:.0f}s")
             models[f"{m.name} (defaults)"] = fit_configured(config, m.name, fit_data, items)
         else:
@@ -197,6 +199,9 @@ def run_protocol(p: Protocol, smoke: bool, cache: Path) -> tuple[list[Row], RunC
         if p.both_ways
         else None
     )
+    for name, recorded in best_json.items():  # the table and best.json must agree
+        for key, value in recorded.items():
+            assert abs(report.metrics_dict(name)[key] - value) < 1e-9, (name, key)
     rows = []
     for name, model in models.items():
         base = name.split(" (")[0]

@@ -377,13 +377,18 @@ def parse_config(raw: dict[str, Any], source: str, base: Path, vocab: Vocabulary
     if "data" not in raw:
         raise ConfigError(f"{source}: needs a [data] table")
     data = _data(source, base, raw["data"], vocab)
+    models = _models(source, raw.get("models"), vocab)
+    tune = _tune(source, raw.get("tune", {}), vocab)
+    stray = sorted(set(tune.space) - {m.name for m in models})
+    if stray:
+        raise ConfigError(f"{source}: [tune.space.{stray[0]}] names no [models.{stray[0]}] table")
     return RunConfig(
         data,
         _split(source, base, raw.get("split", {}), data.is_dataset),
         _evaluate(source, raw.get("evaluate", {}), vocab),
-        _models(source, raw.get("models"), vocab),
+        models,
         source,
-        _tune(source, raw.get("tune", {}), vocab),
+        tune,
         raw,
     )
 

@@ -76,10 +76,8 @@ def read_test_pairs(d: DataConfig, test: str) -> Interactions:
     if d.is_dataset:
         folder = load_dataset(d.interactions).path
         return read_ratings_file(d.interactions, folder / test)
-    return read_interactions(
-        test, d.user_col or "", d.item_col or "", d.weight_col, d.time_col, sep=d.sep,
-        has_header=d.has_header,
-    )  # fmt: skip
+    cols = (d.user_col or "", d.item_col or "", d.weight_col, d.time_col)
+    return read_interactions(test, *cols, sep=d.sep, has_header=d.has_header)
 
 
 def make_split(

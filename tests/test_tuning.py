@@ -181,6 +181,7 @@ def test_search_space_from_the_registry_and_overrides():
     ints = [space["factors"].sample(rng) for _ in range(200)]
     assert all(isinstance(v, int) for v in ints)
     assert search_space("lightfm", overrides={"loss": ["warp"]})["loss"].choices == ("warp",)
+    assert "tuned over [0.1, 200.0] (log scale)" in models.describe("als")
     with pytest.raises(ConfigError, match="no parameter"):
         search_space("als", overrides={"factor": [1, 2]})
     with pytest.raises(ConfigError, match="both fixed and searched"):
@@ -242,6 +243,7 @@ def test_tune_table_of_a_config_is_checked(tmp_path):
         ('[split]\nmethod = "given"', "[split] test"),
         ('[split]\ntest = "ua.test"', "[split] test"),
         ('[evaluate]\nexclude_train = "no"', "[evaluate] exclude_train"),
+        ("[tune.space.b]\nfactors = [8, 64]", "[tune.space.b] names no [models.b]"),
     ]:
         with pytest.raises(ConfigError, match=re.escape(needle)):
             parse(bad + "\n")

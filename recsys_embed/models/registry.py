@@ -58,11 +58,22 @@ def fit(
 
 
 def describe(name: str) -> str:
-    """The model's parameters: name, default, allowed values and meaning, one per line."""
+    """The model's parameters: name, default, allowed values, meaning and tuning range."""
     cls = model_class(name)
-    return "\n".join(
-        f"{k} = {p.default!r}  ({p.describe()}): {p.doc}" for k, p in cls.PARAMS.items()
-    )
+    lines = []
+    for k, p in cls.PARAMS.items():
+        tuned = ""
+        if p.search is not None:
+            numeric = (
+                p.kind in (int, float) and len(p.search) == 3 and p.search[2] in ("log", "linear")
+            )
+            tuned = (
+                f"; tuned over [{p.search[0]}, {p.search[1]}] ({p.search[2]} scale)"
+                if numeric
+                else f"; tuned over {list(p.search)}"
+            )
+        lines.append(f"{k} = {p.default!r}  ({p.describe()}): {p.doc}{tuned}")
+    return "\n".join(lines)
 
 
 def load(path: str | Path) -> Recommender:

@@ -121,6 +121,7 @@ def _append(path: Path, trial: Trial) -> None:
 
 def _check_resume(out: Path, settings: dict[str, Any]) -> None:
     path = out / "search.json"
+    settings = json.loads(json.dumps(settings))  # tuples -> lists, as read back
     if path.is_file():
         before = json.loads(path.read_text())
         changed = sorted(k for k in set(before) | set(settings) if before.get(k) != settings.get(k))
