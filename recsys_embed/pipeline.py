@@ -16,7 +16,13 @@ from recsys_embed.config import DataConfig, RunConfig, SplitConfig, Vocabulary, 
 from recsys_embed.data import splits
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.data.loaders import read_interactions, read_item_text
-from recsys_embed.data.movielens import DATASETS, load_dataset, read_ratings_file
+from recsys_embed.data.movielens import (
+    DATASETS,
+    find_local,
+    load_dataset,
+    read_ratings_file,
+    spec,
+)
 from recsys_embed.data.transforms import filter_min_weight
 from recsys_embed.errors import ConfigError
 from recsys_embed.evaluate import METRICS, Report, evaluate
@@ -73,8 +79,8 @@ def load_data(config: RunConfig) -> tuple[Interactions, pl.DataFrame | None]:
 
 def read_test_pairs(d: DataConfig, test: str) -> Interactions:
     """The test file of a ``given`` split: in the dataset's folder and layout, or like [data]."""
-    if d.is_dataset:
-        folder = load_dataset(d.interactions).path
+    if d.is_dataset:  # load_data has found (or fetched) the folder; no second read
+        folder = find_local(spec(d.interactions), None) or load_dataset(d.interactions).path
         return read_ratings_file(d.interactions, folder / test)
     cols = (d.user_col or "", d.item_col or "", d.weight_col, d.time_col)
     return read_interactions(test, *cols, sep=d.sep, has_header=d.has_header)
