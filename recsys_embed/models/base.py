@@ -61,8 +61,16 @@ class Recommender(ABC):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
 
     # ---- fitting ------------------------------------------------------------------------
-    def fit(self, train: Interactions) -> Recommender:
-        """Learn factors from ``train``; starts from scratch on every call. Returns ``self``."""
+    def fit(
+        self, train: Interactions, item_text: Any = None, *, show_progress: bool | None = None
+    ) -> Recommender:
+        """Learn factors from ``train``; starts from scratch on every call. Returns ``self``.
+
+        Every model takes the same call: ``item_text`` (a frame with ``item_id`` and ``text``,
+        or ``{item_id: text}``) is read by the text models and ignored by the others;
+        ``show_progress`` as in :mod:`recsys_embed.progress` (None: a bar on a terminal).
+        """
+        self._show_progress = show_progress
         self.params = check_params(type(self).__name__, self.PARAMS, self.params)
         if not isinstance(train, Interactions):
             raise DataError(f"fit expects Interactions, got {type(train).__name__}")

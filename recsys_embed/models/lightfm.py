@@ -87,8 +87,18 @@ class LightFM(Recommender):
         **FOLD_IN_PARAMS,
     }
 
-    def fit(self, train: Interactions, item_features: sp.spmatrix | None = None) -> LightFM:
-        """Fit on ``train``; ``item_features`` (n_items x n_features) as LightFM takes them."""
+    def fit(
+        self,
+        train: Interactions,
+        item_text: Any = None,
+        *,
+        item_features: sp.spmatrix | None = None,
+        show_progress: bool | None = None,
+    ) -> LightFM:
+        """Fit on ``train``; ``item_features`` (n_items x n_features) as LightFM takes them.
+
+        ``item_text`` is accepted like every model's and not read (see ``lightfm-hybrid``).
+        """
         if item_features is not None and item_features.shape[0] != train.n_items:
             raise DataError(
                 f"item_features has {item_features.shape[0]} rows; expected one per item "
@@ -97,7 +107,7 @@ class LightFM(Recommender):
         self._item_features = (
             None if item_features is None else sp.csr_matrix(item_features, dtype=np.float32)
         )
-        super().fit(train)
+        super().fit(train, show_progress=show_progress)
         return self
 
     def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:

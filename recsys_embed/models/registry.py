@@ -43,18 +43,13 @@ def create(name: str, **params: Any) -> Recommender:
 def fit(
     model: Recommender, train: Interactions, item_text: Any = None, what: str = ""
 ) -> Recommender:
-    """``model.fit(train)``, handing item text to the models that read it (text hybrids).
-
-    ``what`` names the model in the error raised when such a model gets no text.
-    """
-    if not getattr(model, "needs_item_text", False):
-        return model.fit(train)
-    if item_text is None:
+    """``model.fit(train, item_text)``; a text model without text: ConfigError naming ``what``."""
+    if getattr(model, "needs_item_text", False) and item_text is None:
         raise ConfigError(
             f"{what or 'model'} type {model.name!r} needs item text: add a [data.items] table "
             "or use a dataset name"
         )
-    return model.fit(train, item_text=item_text)  # type: ignore[call-arg]
+    return model.fit(train, item_text)
 
 
 def describe(name: str) -> str:

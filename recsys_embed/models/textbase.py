@@ -38,13 +38,15 @@ class TextModel(Recommender):
 
     needs_item_text: ClassVar[bool] = True
 
-    def fit(self, train: Interactions, item_text: Any = None) -> TextModel:
+    def fit(
+        self, train: Interactions, item_text: Any = None, *, show_progress: bool | None = None
+    ) -> TextModel:
         if item_text is None:
             raise DataError(
                 f"{self.name} needs item text: fit(train, item_text=<frame with item_id, text>)"
             )
         self._texts = text_by_id(item_text)
-        super().fit(train)
+        super().fit(train, show_progress=show_progress)
         del self._texts
         return self
 
