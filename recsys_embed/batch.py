@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +12,13 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from recsys_embed.atomic import file_mode
-from recsys_embed.errors import ConfigError
+from recsys_embed.atomic import fault_point, file_mode, sweep_stale, temp_file
+from recsys_embed.errors import ConfigError, DataError, UnknownIdError
 from recsys_embed.models.base import Recommender
 
 FORMATS = (".parquet", ".csv")
+MAX_SCORE_CELLS = 1 << 28  # scores held at once (1 GiB of float32): bounds the chunk size
+UNKNOWN_POLICIES = ("skip", "popular", "raise")
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,8 @@ class BatchSummary:
     users_written: int
     rows_written: int
     unknown_users: int  # requested users the model does not know
-    unknown_policy: str  # "skip" or "popular"
+    unknown_policy: str  # "skip", "popular" or "raise"
+    unknown_examples: tuple[Any, ...] = ()  # the first few unknown ids, in input order
 
 
 def _chunks(
@@ -70,7 +72,17 @@ def check_output(out: str | Path) -> Path:
         raise ConfigError(f"--out {out}: expected a {' or '.join(FORMATS)} file name")
     if not out.parent.is_dir():
         raise ConfigError(f"--out {out}: output directory {out.parent} does not exist")
+    if out.is_dir():
+        raise ConfigError(f"--out {out}: is a directory; expected a file name")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out}: output directory {out.parent} is not writable")
     return out
+
+
+def _describe_unknown(n: int, examples: list[Any]) -> str:
+    shown = ", ".join(repr(e) for e in examples)
+    more = f" and {n - len(examples)} more" if n > len(examples) else ""
+    return f"{n} user id(s) the model does not know: {shown}{more}"
 
 
 def write_recommendations(
@@ -86,26 +98,41 @@ def write_recommendations(
     """Top-``k`` per user to ``out`` (``.parquet`` or ``.csv``): user_id, rank, item_id, score.
 
     ``users`` limits the batch to those ids (default: every user of the model). Users the model
-    does not know are counted and either skipped (``unknown="skip"``) or given the most popular
-    items (``"popular"``). Rows are streamed chunk by chunk into a temporary file in the target
-    directory, flushed and fsynced, then renamed over ``out``: an interrupted run never leaves
-    a partial file at ``out`` and never destroys an earlier one. Padding slots are not written.
+    does not know are counted and either skipped (``unknown="skip"``; an error if none is known),
+    given the most popular items (``"popular"``), or refused (``"raise"``: UnknownIdError naming
+    the first few). A batch that would write no row for a non-empty user set raises DataError and
+    keeps the previous file. ``chunk_size`` is lowered where needed so that one chunk's scores
+    stay under ``MAX_SCORE_CELLS``, and ``k`` to the catalogue size (neither changes the output).
+    Rows are streamed chunk by chunk into a temporary file in the target directory, flushed and
+    fsynced, then renamed over ``out``: an interrupted run never leaves a partial file at ``out``
+    and never destroys an earlier one; its temporary file is removed by the next run. Padding
+    slots are not written.
     """
     out = check_output(out)
-    if unknown not in ("skip", "popular"):
-        raise ConfigError(f"unknown must be 'skip' or 'popular', got {unknown!r}")
+    if unknown not in UNKNOWN_POLICIES:
+        raise ConfigError(f"unknown must be one of {list(UNKNOWN_POLICIES)}, got {unknown!r}")
+    if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool):
+        raise ConfigError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    if chunk_size < 1:
+        raise ConfigError(f"chunk_size must be a positive int, got {chunk_size}")
     model._require_fitted()
+    k = min(model._check_k(k), max(1, len(model.item_map_)))
+    chunk_size = int(min(chunk_size, max(1, MAX_SCORE_CELLS // max(1, len(model.item_map_)))))
     ids = None
     n_unknown = 0
+    examples: list[Any] = []
     if users is not None:
         ids = np.asarray(users)
         known = model.user_map_.indices(ids, missing="mask") >= 0
         n_unknown = int((~known).sum())
+        examples = ids[~known][:5].tolist()
+        if n_unknown and (unknown == "raise" or (unknown == "skip" and n_unknown == len(ids))):
+            raise UnknownIdError(_describe_unknown(n_unknown, examples))
         if unknown == "skip":
             ids = ids[known]
     total = len(model.user_map_) if ids is None else len(ids)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
+    sweep_stale(out)
+    fd, tmp = temp_file(out)
     done = rows = 0
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -131,9 +158,15 @@ def write_recommendations(
                 writer.close()
             fh.flush()
             os.fsync(fh.fileno())
+        if rows == 0 and total > 0:
+            raise DataError(
+                f"{out}: the model gave no recommendation for any of {total} users "
+                "(non-finite scores, or every item already seen); the previous file is kept"
+            )
         os.chmod(tmp, file_mode())
+        fault_point("batch-before-rename")
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return BatchSummary(out, done, rows, n_unknown, unknown)
+    return BatchSummary(out, done, rows, n_unknown, unknown, tuple(examples))

@@ -24,3 +24,7 @@ class UnknownIdError(RecsysEmbedError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else ""
+
+
+class FitError(RecsysEmbedError, ArithmeticError):
+    """A fit produced unusable factors (NaN or infinite): its parameters made it diverge."""

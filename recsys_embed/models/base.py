@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from recsys_embed import __version__
 from recsys_embed.data.idmap import IdMap, as_id_array
 from recsys_embed.data.interactions import Interactions
-from recsys_embed.errors import ConfigError, DataError, NotFittedError
+from recsys_embed.errors import ConfigError, DataError, FitError, NotFittedError
 from recsys_embed.models import persist
 from recsys_embed.models.foldin import implicit_least_squares, out_fixed
 from recsys_embed.models.params import Param, check_params, reject_unknown
@@ -81,6 +81,7 @@ class Recommender(ABC):
         start = time.perf_counter()
         user_factors, item_factors = self._fit_factors(train)
         self.fit_seconds_ = time.perf_counter() - start
+        _require_finite(self, user_factors, item_factors)
         catalogue = self._catalogue(train)
         self._set_state(train.user_map, catalogue, train.matrix, user_factors, item_factors)
         return self
@@ -412,3 +413,17 @@ class Recommender(ABC):
         model._restore_extra(arrays)
         model.fit_seconds_ = manifest.get("fit_seconds")
         return model
+
+
+def _require_finite(model: Recommender, user_factors: np.ndarray, item_factors: np.ndarray) -> None:
+    """A fit that diverged (NaN or infinite factors) must fail, not save garbage."""
+    bad = sum(  # checked as stored: float32 (a finite 1e39 in float64 is inf there)
+        int(np.count_nonzero(~np.isfinite(np.asarray(f, dtype=np.float32))))
+        for f in (user_factors, item_factors)
+    )
+    if bad:
+        total = user_factors.size + item_factors.size
+        raise FitError(
+            f"model {model.name!r} diverged: {bad} of {total} factor values are NaN or infinite "
+            f"with parameters {model.params}; try a smaller learning_rate or more regularization"
+        )

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numba
 import numpy as np
 
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.models.base import FOLD_IN_PARAMS, Recommender
+from recsys_embed.models.jit import njit_cached
 from recsys_embed.models.params import Param
 
 
-@numba.njit(cache=True, nogil=True)
+@njit_cached(nogil=True)
 def _liked(indices, lo, hi, item):  # numba infers the types
     end = hi
     while lo < hi:  # binary search in a sorted CSR row
@@ -29,7 +29,7 @@ def _liked(indices, lo, hi, item):  # numba infers the types
     return lo < end and indices[lo] == item
 
 
-@numba.njit(cache=True, nogil=True)
+@njit_cached(nogil=True)
 def _sgd(
     indptr: np.ndarray,
     indices: np.ndarray,

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from recsys_embed.errors import ConfigError
+
+INT_MAX = 2**31 - 1  # implicit, lightfm and numba loops take C ints
+SANE_MAX = {  # loop counts and sizes past which a run would never finish or fit in memory
+    "iterations": 100_000,
+    "epochs": 100_000,
+    "factors": 100_000,
+    "no_components": 100_000,
+    "max_sampled": 100_000,
+    "neighbours": 1_000_000,
+    "random_state": 2**32 - 1,
+}
+SANE_MIN = {"random_state": 0}  # numpy and the libraries refuse negative seeds
 
 
 @dataclass(frozen=True)
@@ -13,7 +26,9 @@ class Param:
     """One keyword parameter of a model.
 
     ``kind`` is ``int``, ``float``, ``str`` or ``bool``; ints are accepted for floats.
-    ``minimum`` is inclusive, ``above`` exclusive; ``choices`` lists allowed values.
+    ``minimum`` and ``maximum`` are inclusive, ``above`` exclusive; ``choices`` lists allowed
+    values. Floats must be finite. Ints are bounded by ``maximum``, else by :data:`SANE_MAX` for
+    loop counts and sizes, else by the C ``int`` range the fitting libraries take.
     ``search`` is the tuning range ``(low, high, "log" | "linear")`` or a tuple of choices.
     """
 
@@ -25,15 +40,24 @@ class Param:
     choices: tuple[Any, ...] | None = None
     nullable: bool = False
     search: tuple[Any, ...] | None = None
+    maximum: float | None = None
 
-    def describe(self) -> str:
+    def upper(self, name: str) -> float | None:
+        if self.maximum is not None or self.kind is not int:
+            return self.maximum
+        return SANE_MAX.get(name, INT_MAX)
+
+    def describe(self, name: str = "") -> str:
         parts = [self.kind.__name__]
         if self.choices:
             parts.append(f"one of {list(self.choices)}")
-        if self.minimum is not None:
-            parts.append(f">= {self.minimum}")
+        lower = self.minimum if self.minimum is not None else SANE_MIN.get(name)
+        if lower is not None:
+            parts.append(f">= {lower}")
         if self.above is not None:
             parts.append(f"> {self.above}")
+        if self.maximum is not None:
+            parts.append(f"<= {self.maximum}")
         if self.nullable:
             parts.append("or None")
         return " ".join(parts)
@@ -45,16 +69,24 @@ class Param:
             self.kind is not bool and isinstance(value, bool)
         )
         if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value, ok_type = float(value), True
+            ok_type = abs(value) < 2**1023
+            value = float(value) if ok_type else value
         bad = not ok_type
         if not bad and self.choices is not None and value not in self.choices:
             bad = True
-        if not bad and self.minimum is not None and value < self.minimum:
+        lower = self.minimum if self.minimum is not None else SANE_MIN.get(name)
+        if not bad and lower is not None and value < lower:
             bad = True
         if not bad and self.above is not None and value <= self.above:
             bad = True
+        extra = ""
+        if not bad and isinstance(value, float) and not math.isfinite(value):
+            bad, extra = True, " and finite"
+        upper = self.upper(name)
+        if not bad and upper is not None and self.kind in (int, float) and value > upper:
+            bad, extra = True, f" and <= {upper}"
         if bad:
-            raise ConfigError(f"{name} must be {self.describe()}, got {value!r}")
+            raise ConfigError(f"{name} must be {self.describe(name)}{extra}, got {value!r}")
         return value
 
 

@@ -1,29 +1,33 @@
-"""Model files without pickle: a directory of .npy arrays and a JSON manifest with checksums."""
+"""Model files without pickle: a directory of .npy arrays and a JSON manifest with checksums.
+
+Reading is defensive: the manifest is checked against its schema before any array is opened;
+array names are plain names (letters, digits, ``_``), opened inside the folder without following
+symbolic links; each file's declared dtype and shape must match its size before it is loaded;
+then the standard arrays are checked against the declared sizes (ids unique, CSR well formed,
+factors finite). Every failure is a :class:`DataError` naming the model folder.
+"""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
-import shutil
-import tempfile
+import re
+import stat
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
-from recsys_embed.errors import DataError
+from recsys_embed import atomic
+from recsys_embed.errors import ConfigError, DataError
 
 FORMAT = "recsys_embed.model/1"
 MANIFEST = "manifest.json"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+MAX_MANIFEST_BYTES = 16 << 20
+_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 def ids_to_array(ids: np.ndarray) -> np.ndarray:
@@ -35,16 +39,29 @@ def ids_from_array(arr: np.ndarray) -> np.ndarray:
     return arr.astype(object) if arr.dtype.kind == "U" else arr
 
 
+def is_model_dir(path: Path) -> bool:
+    return path.is_dir() and (path / MANIFEST).is_file()
+
+
 def write_model_dir(
     path: str | Path, manifest: dict[str, Any], arrays: dict[str, np.ndarray]
 ) -> Path:
-    """Write arrays + manifest to ``path`` atomically: a temp dir beside it, then renames.
+    """Write arrays + manifest into a temp folder beside ``path``, then publish it in one step.
 
-    An existing model at ``path`` is replaced only once the new one is complete.
+    An existing model at ``path`` is swapped out only once the new one is complete (see
+    :func:`recsys_embed.atomic.publish_dir`); ``path`` never holds a partial or mixed model. A
+    ``path`` that exists but is neither a model folder nor empty is refused, never replaced.
     """
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{path}: exists and is not a folder; refusing to replace it")
+    if path.is_dir() and not is_model_dir(path) and any(path.iterdir()):
+        raise ConfigError(
+            f"{path}: a non-empty folder that is not a saved model; refusing to replace it"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
+    atomic.sweep_stale(path)
+    tmp = atomic.temp_dir(path)
     try:
         sums = {}
         for name, arr in arrays.items():
@@ -59,15 +76,9 @@ def write_model_dir(
             json.dump(full, fh, indent=2, sort_keys=True, default=_json_default)
             fh.flush()
             os.fsync(fh.fileno())
-        old = None
-        if path.exists():
-            old = path.parent / f".{path.name}.old-{os.getpid()}"
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        atomic.publish_dir(tmp, path)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        atomic.remove(tmp)
         raise
     return path
 
@@ -78,30 +89,182 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def read_model_dir(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Read and verify a model directory; refuses a missing, corrupt or tampered one."""
-    path = Path(path)
-    mfile = path / MANIFEST
-    if not mfile.is_file():
-        raise DataError(f"{path}: not a model directory (no {MANIFEST})")
-    try:
-        manifest = json.loads(mfile.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{mfile}: manifest is not valid JSON ({exc})") from None
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return _digest(fh)
+
+
+def _digest(fh: IO[bytes]) -> str:
+    h = hashlib.sha256()
+    while chunk := fh.read(1 << 20):
+        h.update(chunk)
+    return h.hexdigest()
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**40
+
+
+def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
+    """The manifest, if it has the schema this version writes; DataError naming ``where`` if not."""
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise DataError(f"{mfile}: unknown model format; expected format {FORMAT!r}")
-    for key in ("type", "params", "arrays"):
+        raise DataError(f"{where}: unknown model format; expected format {FORMAT!r}")
+    for key in ("type", "params", "arrays", "n_users", "n_items"):
         if key not in manifest:
-            raise DataError(f"{mfile}: manifest lacks {key!r}")
-    arrays = {}
-    for name, digest in manifest["arrays"].items():
-        file = path / f"{name}.npy"
-        if not file.is_file():
-            raise DataError(f"{path}: array file {file.name} is missing")
-        if _sha256(file) != digest:
-            raise DataError(f"{file}: checksum mismatch; the model file is corrupt or was modified")
+            raise DataError(f"{where}: manifest lacks {key!r}")
+    if not isinstance(manifest["type"], str):
+        raise DataError(f"{where}: manifest 'type' must be a string")
+    if not isinstance(manifest["params"], dict):
+        raise DataError(f"{where}: manifest 'params' must be an object")
+    for key in ("n_users", "n_items"):
+        if not _is_count(manifest[key]):
+            raise DataError(f"{where}: manifest {key!r} must be a non-negative int")
+    fit = manifest.get("fit_seconds")
+    if fit is not None and (not isinstance(fit, (int, float)) or isinstance(fit, bool)):
+        raise DataError(f"{where}: manifest 'fit_seconds' must be a number or null")
+    arrays = manifest["arrays"]
+    if not isinstance(arrays, dict):
+        raise DataError(f"{where}: manifest 'arrays' must be an object of name: sha256")
+    for name, digest in arrays.items():
+        if not _NAME.match(name):
+            raise DataError(
+                f"{where}: array name {name[:40]!r} is not a plain name (letters, digits, _)"
+            )
+        if not isinstance(digest, str) or not _DIGEST.match(digest):
+            raise DataError(f"{where}: array {name!r} has no sha256 checksum")
+    return manifest
+
+
+def _open_inside(dir_fd: int, name: str, where: str) -> IO[bytes]:
+    """A regular file of the folder, opened without following a symbolic link."""
+    try:
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0), dir_fd=dir_fd)
+    except FileNotFoundError:
+        raise DataError(f"{where}: file {name} is missing") from None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK):  # O_NOFOLLOW met a symbolic link
+            raise DataError(f"{where}: {name} is a symbolic link; expected a plain file") from None
+        raise DataError(f"{where}: cannot open {name} ({exc.strerror})") from None
+    fh = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        fh.close()
+        raise DataError(f"{where}: {name} is not a regular file")
+    return fh
+
+
+def _load_array(fh: IO[bytes], name: str, where: str) -> np.ndarray:
+    """One .npy array, after checking that its declared dtype and shape fit the file's size."""
+    size = os.fstat(fh.fileno()).st_size
+    try:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        if dtype.hasobject or dtype.kind not in "biufU":
+            raise DataError(f"{where}: array {name} has dtype {dtype}; expected numbers or text")
+        need = fh.tell() + int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if need != size:
+            raise DataError(
+                f"{where}: array {name} declares shape {shape} ({need} bytes) "
+                f"but its file holds {size} bytes"
+            )
+        fh.seek(0)
+        return np.load(fh, allow_pickle=False)
+    except DataError:
+        raise
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{where}: cannot read array {name} ({exc})") from None
+
+
+def read_model_dir(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read and verify a model directory; refuses a missing, corrupt, tampered or unsafe one."""
+    path = Path(path)
+    where = str(path)
+    try:
+        dir_fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        raise DataError(f"{where}: not a model directory (no {MANIFEST})") from None
+    try:
         try:
-            arrays[name] = np.load(file, allow_pickle=False)
-        except ValueError as exc:
-            raise DataError(f"{file}: cannot read array ({exc})") from None
+            mfh = _open_inside(dir_fd, MANIFEST, where)
+        except DataError as exc:
+            if "is missing" in str(exc):
+                raise DataError(f"{where}: not a model directory (no {MANIFEST})") from None
+            raise
+        with mfh:
+            raw = mfh.read(MAX_MANIFEST_BYTES + 1)
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise DataError(f"{where}: {MANIFEST} is larger than {MAX_MANIFEST_BYTES} bytes")
+        try:
+            manifest = json.loads(raw.decode("utf8"))
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80]
+            raise DataError(f"{where}: manifest is not valid JSON ({reason})") from None
+        check_manifest(manifest, where)
+        arrays = {}
+        for name, digest in manifest["arrays"].items():
+            with _open_inside(dir_fd, f"{name}.npy", where) as fh:
+                if _digest(fh) != digest:
+                    raise DataError(
+                        f"{where}: {name}.npy checksum mismatch; "
+                        "the model file is corrupt or was modified"
+                    )
+                fh.seek(0)
+                arrays[name] = _load_array(fh, name, where)
+    finally:
+        os.close(dir_fd)
+    check_arrays(manifest, arrays, where)
     return manifest, arrays
+
+
+def check_arrays(manifest: dict[str, Any], arrays: dict[str, np.ndarray], where: str) -> None:
+    """The standard arrays agree with the declared sizes and with each other."""
+    n = {"user": manifest["n_users"], "item": manifest["n_items"]}
+    for who in ("user", "item"):
+        ids = arrays.get(f"{who}_ids")
+        if ids is not None:
+            if ids.ndim != 1 or ids.dtype.kind not in "iuU" or len(ids) != n[who]:
+                raise DataError(
+                    f"{where}: {who}_ids must be {n[who]} int or text ids, got "
+                    f"{ids.dtype} of shape {ids.shape}"
+                )
+            if len(np.unique(ids)) != len(ids):
+                raise DataError(f"{where}: {who}_ids holds duplicate ids")
+        f = arrays.get(f"{who}_factors")
+        if f is not None:
+            if f.ndim != 2 or f.dtype.kind != "f" or f.shape[0] != n[who]:
+                raise DataError(
+                    f"{where}: {who}_factors must be a 2-d float array with {n[who]} rows, "
+                    f"got {f.dtype} of shape {f.shape}"
+                )
+            if not np.isfinite(f).all():
+                raise DataError(f"{where}: {who}_factors holds NaN or infinite values")
+    uf, itf = arrays.get("user_factors"), arrays.get("item_factors")
+    if uf is not None and itf is not None and uf.shape[1] != itf.shape[1]:
+        raise DataError(f"{where}: user and item factors differ in width")
+    indptr, indices = arrays.get("seen_indptr"), arrays.get("seen_indices")
+    if indptr is not None and indices is not None:
+        _check_csr(indptr, indices, n["user"], n["item"], where)
+    for name, arr in arrays.items():
+        if arr.ndim > 2:
+            raise DataError(f"{where}: array {name} has {arr.ndim} dimensions; expected 1 or 2")
+
+
+def _check_csr(indptr: np.ndarray, indices: np.ndarray, rows: int, cols: int, where: str) -> None:
+    ok = (
+        indptr.ndim == 1
+        and indices.ndim == 1
+        and indptr.dtype.kind in "iu"
+        and indices.dtype.kind in "iu"
+        and len(indptr) == rows + 1
+    )
+    if not ok:
+        raise DataError(f"{where}: seen_indptr / seen_indices are not a CSR of {rows} rows")
+    if indptr[0] != 0 or indptr[-1] != len(indices) or (np.diff(indptr) < 0).any():
+        raise DataError(f"{where}: seen_indptr is not monotone from 0 to {len(indices)}")
+    if len(indices) and (indices.min() < 0 or indices.max() >= cols):
+        raise DataError(f"{where}: seen_indices holds item indices outside [0, {cols})")
+    row = np.repeat(np.arange(rows, dtype=np.int64), np.diff(indptr).astype(np.int64))
+    if len(np.unique(row * cols + indices)) != len(indices):
+        raise DataError(f"{where}: seen_indices repeat an item within one user")

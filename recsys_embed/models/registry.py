@@ -67,7 +67,7 @@ def describe(name: str) -> str:
                 if numeric
                 else f"; tuned over {list(p.search)}"
             )
-        lines.append(f"{k} = {p.default!r}  ({p.describe()}): {p.doc}{tuned}")
+        lines.append(f"{k} = {p.default!r}  ({p.describe(k)}): {p.doc}{tuned}")
     return "\n".join(lines)
 
 
@@ -81,6 +81,10 @@ def load(path: str | Path) -> Recommender:
         return REGISTRY[kind]._from_arrays(manifest, arrays)
     except ConfigError as exc:
         raise DataError(f"{path}: bad parameters in manifest: {exc}") from None
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    except (ValueError, TypeError, IndexError, KeyError) as exc:  # a model's own extra arrays
+        raise DataError(f"{path}: malformed model ({type(exc).__name__}: {exc})") from None
 
 
 def library_versions() -> dict[str, str]:
