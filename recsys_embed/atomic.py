@@ -68,13 +68,19 @@ def _pattern(target: Path) -> re.Pattern[str]:
 
 def temp_file(target: Path) -> tuple[int, Path]:
     """An open descriptor and path of a new temporary file beside ``target``."""
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=_prefix(target), suffix=".tmp")
+    try:
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=_prefix(target), suffix=".tmp")
+    except OSError as exc:  # name the target, not the temporary
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
     return fd, Path(name)
 
 
 def temp_dir(target: Path) -> Path:
     """A new, empty temporary folder beside ``target``, with the umask's permissions."""
-    path = Path(tempfile.mkdtemp(dir=target.parent, prefix=_prefix(target), suffix=".tmp"))
+    try:
+        path = Path(tempfile.mkdtemp(dir=target.parent, prefix=_prefix(target), suffix=".tmp"))
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(target)) from None
     os.chmod(path, dir_mode())
     return path
 
@@ -108,7 +114,7 @@ def sweep_stale(target: str | Path) -> list[Path]:
     """
     target = Path(target)
     pattern = _pattern(target)
-    done = []
+    done: list[Path] = []
     try:
         entries = list(os.scandir(target.parent))
     except OSError:
@@ -128,6 +134,14 @@ def sweep_stale(target: str | Path) -> list[Path]:
     return done
 
 
+def naming(exc: OSError, target: Path) -> OSError:
+    """The same error, naming ``target`` when it named no file (e.g. a full disk mid-write)."""
+    if exc.filename:
+        return exc
+    code = exc.errno or errno.EIO
+    return OSError(code, f"cannot write ({exc.strerror or exc})", str(target))
+
+
 def atomic_write(path: str | Path, write: Any) -> Path:
     """Call ``write(tmp_path)`` for a temp file beside ``path``, fsync it, then rename over it."""
     path = Path(path)
@@ -141,6 +155,9 @@ def atomic_write(path: str | Path, write: Any) -> Path:
         os.chmod(tmp, file_mode())
         fault_point("file-before-rename")
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise naming(exc, path) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from recsys_embed.atomic import fault_point, file_mode, sweep_stale, temp_file
+from recsys_embed.atomic import fault_point, file_mode, naming, sweep_stale, temp_file
 from recsys_embed.errors import ConfigError, DataError, UnknownIdError
 from recsys_embed.models.base import Recommender
 
@@ -132,7 +132,12 @@ def write_recommendations(
             ids = ids[known]
     total = len(model.user_map_) if ids is None else len(ids)
     sweep_stale(out)
-    fd, tmp = temp_file(out)
+    try:
+        fd, tmp = temp_file(out)
+    except OSError as exc:
+        raise ConfigError(
+            f"--out {out}: cannot create a file in {out.parent} ({exc.strerror or exc})"
+        ) from None
     done = rows = 0
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -166,6 +171,9 @@ def write_recommendations(
         os.chmod(tmp, file_mode())
         fault_point("batch-before-rename")
         os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise naming(exc, out) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -1,13 +1,23 @@
 """The command line: the only place that parses arguments, reads the environment, sets threads
 and exits.
 
-Exit codes: 0 success; 2 usage or config error; 3 data error (bad input file or model file);
-1 anything else. Errors are one line on stderr (a traceback only with --verbose).
+Exit codes: 0 success; 2 usage or config error (a bad argument, config key or output location);
+3 data error (a bad input file or model file, unknown ids, a fit that diverged to NaN/inf factors,
+or a batch that would write no row); 4 the system refused a read or write (disk full, quota,
+I/O error), naming the file; 1 a bug (anything else). Errors are one line on stderr naming the
+file, key, row or id (a traceback only with --verbose).
+
+Outputs are published whole: ``train --out`` and ``evaluate --out`` are built in a temporary
+folder beside the target and swapped in at once; ``recommend --out`` is renamed into place.
+A killed run leaves the previous output intact; its temporary files are removed by the next run.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import math
+import os
 import sys
 import time
 import traceback
@@ -18,9 +28,11 @@ from typing import NoReturn, TextIO
 from threadpoolctl import threadpool_limits
 
 from recsys_embed import __version__
-from recsys_embed.errors import ConfigError, DataError, UnknownIdError
+from recsys_embed.errors import ConfigError, DataError, FitError, UnknownIdError
 
-EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
+EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_DATA, EXIT_IO = 0, 1, 2, 3, 4
+MAX_K = 1_000_000  # --k beyond this is a typo, not a top list
+MAX_THREADS = 4096
 
 
 class UsageError(Exception):
@@ -61,12 +73,22 @@ class Log:
             self(f"{done}/{total} users")
 
 
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int, got {text!r}") from None
+    if not 0 <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"expected 0 (all cores) to {MAX_THREADS}, got {value}")
+    return value
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress or log lines")
     p.add_argument("--verbose", action="store_true", help="tracebacks on errors")
     p.add_argument(
         "--threads",
-        type=int,
+        type=_threads,
         default=1,
         help="threads for model fitting and BLAS (default 1: reproducible; 0 = all cores)",
     )
@@ -82,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="TOML run config (default: ml-latest-small, 5 models)"
     )
     ev.add_argument("--out", type=Path, required=True, help="directory for the run's files")
+    ev.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an --out folder that is not a previous run (a previous run is replaced)",
+    )
     _common(ev)
 
     tr = sub.add_parser("train", help="fit one configured model on all the data and save it")
@@ -116,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="users in --users that the model does not know: skip them, or popular items",
     )
     rc.add_argument("--include-seen", action="store_true", help="do not exclude training items")
+    rc.add_argument(
+        "--strict", action="store_true", help="any --users id the model does not know: exit 3"
+    )
     _common(rc)
 
     ds = sub.add_parser("datasets", help="list or fetch the known datasets")
@@ -130,21 +160,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _evaluate(args: argparse.Namespace, log: Log) -> None:
+    from recsys_embed import atomic
     from recsys_embed.config import load_config
     from recsys_embed.pipeline import VOCABULARY, run_evaluation
 
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a folder")
+    previous = (out / "metrics.json").is_file()
+    if out.is_dir() and not previous and any(out.iterdir()) and not args.overwrite:
+        raise ConfigError(
+            f"--out {out}: a non-empty folder that is not a previous run; "
+            "pass --overwrite to replace it"
+        )
     config = load_config(args.config, VOCABULARY)
-    report = run_evaluation(config, args.out, log, threads=args.threads)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic.sweep_stale(out)
+    staged = atomic.temp_dir(out)
+    try:  # the whole run is written aside, then swapped in: never a mix of two runs
+        report = run_evaluation(
+            config, staged, lambda m: log(m.replace(str(staged), str(out))), threads=args.threads
+        )
+        atomic.publish_dir(staged, out)
+    except BaseException:
+        atomic.remove(staged)
+        raise
     print(report.to_markdown(), end="")
 
 
 def _train(args: argparse.Namespace, log: Log) -> None:
     from recsys_embed.config import load_config
+    from recsys_embed.models.persist import is_model_dir
     from recsys_embed.pipeline import VOCABULARY, train_model
 
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and not is_model_dir(out) and any(out.iterdir()):
+        raise ConfigError(f"--out {out}: a non-empty folder that is not a saved model")
     config = load_config(args.config, VOCABULARY)
     config.model(args.model)  # fails early, naming the configured models
-    train_model(config, args.model, args.out, log, threads=args.threads)
+    train_model(config, args.model, out, log, threads=args.threads)
 
 
 def _tune(args: argparse.Namespace, log: Log) -> None:
@@ -155,8 +211,10 @@ def _tune(args: argparse.Namespace, log: Log) -> None:
 
     if args.trials is not None and args.trials < 1:
         raise ConfigError(f"--trials must be a positive int, got {args.trials}")
-    if args.timeout is not None and args.timeout <= 0:
-        raise ConfigError(f"--timeout must be positive seconds, got {args.timeout}")
+    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise ConfigError(
+            f"--timeout must be a finite positive number of seconds, got {args.timeout}"
+        )
     config = load_config(args.config, VOCABULARY)
     config.model(args.model)
     result = run_tuning(
@@ -176,26 +234,34 @@ def _recommend(args: argparse.Namespace, log: Log) -> None:
     from recsys_embed.models.registry import load
     from recsys_embed.pipeline import read_user_ids
 
-    if args.k < 1 or args.chunk_size < 1:
-        raise ConfigError("--k and --chunk-size must be positive")
+    if not 1 <= args.k <= MAX_K:
+        raise ConfigError(f"--k must be an int from 1 to {MAX_K}, got {args.k}")
+    if args.chunk_size < 1:
+        raise ConfigError(f"--chunk-size must be a positive int, got {args.chunk_size}")
     check_output(args.out)
     model = load(args.model)
+    k, n_items = args.k, len(model.item_map_)
+    if k > n_items:
+        log(f"warning: --k {k} is more than the {n_items} items the model knows; using {n_items}")
+        k = n_items
     users = read_user_ids(args.users, model.user_map_.ids.dtype) if args.users else None
     n_users = len(users) if users is not None else len(model.user_map_)
-    log(f"recommending top {args.k} for {n_users} users")
+    log(f"recommending top {k} for {n_users} users")
     summary = write_recommendations(
         model,
         args.out,
-        k=args.k,
+        k=k,
         users=users,
         chunk_size=args.chunk_size,
         exclude_seen=not args.include_seen,
-        unknown=args.unknown,
+        unknown="raise" if args.strict else args.unknown,
         progress=log.progress,
     )
     if summary.unknown_users:
         action = "skipped" if args.unknown == "skip" else "given popular items"
-        log(f"{summary.unknown_users} unknown user(s) {action}")
+        shown = ", ".join(repr(u) for u in summary.unknown_examples)
+        more = "" if summary.unknown_users <= len(summary.unknown_examples) else ", ..."
+        log(f"{summary.unknown_users} unknown user(s) {action}: {shown}{more}")
     log(f"wrote {summary.rows_written} rows for {summary.users_written} users to {summary.path}")
 
 
@@ -230,16 +296,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = Log(args.quiet, args.verbose)
     try:
         threads = None if args.threads == 0 else args.threads
+        if args.threads == 0:  # the models take a count, not "all"
+            args.threads = os.cpu_count() or 1
         with threadpool_limits(limits=threads, user_api="blas"):
             COMMANDS[args.command](args, log)
         return EXIT_OK
     except (ConfigError, UsageError) as exc:
         code, message = EXIT_USAGE, str(exc)
-    except (DataError, UnknownIdError) as exc:
+    except (DataError, UnknownIdError, FitError) as exc:
         code, message = EXIT_DATA, str(exc)
     except OSError as exc:
-        code = EXIT_OTHER
-        message = f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
+        code, message = _os_error(exc)
+    except MemoryError:
+        code, message = EXIT_IO, "out of memory (try a smaller --chunk-size or --k)"
     except KeyboardInterrupt:
         code, message = EXIT_OTHER, "interrupted"
     except Exception as exc:
@@ -248,6 +317,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
     print(f"recsys-embed: error: {message}", file=sys.stderr)
     return code
+
+
+def _os_error(exc: OSError) -> tuple[int, str]:
+    """A refused read or write: exit 4, naming the file (no file: a bug, exit 1)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename:
+        return EXIT_IO, f"{exc.filename}: {reason}"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG):
+        return EXIT_IO, reason
+    return EXIT_OTHER, f"unexpected {type(exc).__name__}: {reason}"
 
 
 if __name__ == "__main__":  # pragma: no cover

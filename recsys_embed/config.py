@@ -5,6 +5,7 @@ Every error names the file, the table and the key, and says what is allowed.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SPLIT_METHODS = ("random", "temporal", "leave_last", "cold_items", "given")
+MAX_SEED = 2**32 - 1  # numpy's legacy seeds and the libraries' take 32-bit unsigned ints
+MAX_K = 100_000  # a cut-off past which a top list is not a recommendation
+MAX_CHUNK = 1_000_000
 DEFAULT_CONFIG = """\
 # The default run of `recsys-embed evaluate`: ml-latest-small (shipped in datasets/),
 # every rating an interaction, a per-user random 75/25 split, five models.
@@ -184,7 +188,18 @@ class _Table:
             raise self.fail(key, " or ".join(k.__name__ for k in kinds))
         if not isinstance(value, kinds):
             raise self.fail(key, " or ".join(k.__name__ for k in kinds))
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(key, "a finite number")
+        if isinstance(value, str) and key.endswith("sep") and value == "":
+            raise self.fail(key, "a non-empty separator such as ',' or '\\t'")
         return value
+
+    def int_in(self, key: str, default: int, low: int, high: int) -> int:
+        """An int key within ``[low, high]``."""
+        value = self.get(key, int, default)
+        if not low <= value <= high:
+            raise self.fail(key, f"an int from {low} to {high}")
+        return int(value)
 
     def choice(self, key: str, choices: tuple[Any, ...], default: Any) -> Any:
         value = self.values.get(key, default)
@@ -273,9 +288,7 @@ def _split(source: str, base: Path, raw: Any, is_dataset: bool) -> SplitConfig:
     stratify = t.choice("stratify", ("user", "item", "none"), "user")
     if "stratify" in t.values and method != "random":
         raise t.fail("stratify", "no stratify key unless method = 'random'")
-    n_last = t.get("n_last", int, 1)
-    if n_last < 1:
-        raise t.fail("n_last", "a positive int")
+    n_last = t.int_in("n_last", 1, 1, 2**31 - 1)
     test = t.get("test", str)
     if (test is None) == (method == "given"):
         raise t.fail("test", "a test file exactly when method = 'given'")
@@ -285,7 +298,7 @@ def _split(source: str, base: Path, raw: Any, is_dataset: bool) -> SplitConfig:
         method,
         frac,
         None if stratify == "none" else stratify,
-        t.get("seed", int, 42),
+        t.int_in("seed", 42, 0, MAX_SEED),
         n_last,
         test,
     )
@@ -294,15 +307,15 @@ def _split(source: str, base: Path, raw: Any, is_dataset: bool) -> SplitConfig:
 def _evaluate(source: str, raw: Any, vocab: Vocabulary) -> EvaluateConfig:
     t = _Table(source, "evaluate", raw, ("k", "metrics", "chunk_size", "exclude_train"))
     k = t.get("k", list, [10, 20])
-    if not k or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in k):
-        raise t.fail("k", "a non-empty list of positive ints")
+    if not k or not all(
+        isinstance(x, int) and not isinstance(x, bool) and 0 < x <= MAX_K for x in k
+    ):
+        raise t.fail("k", f"a non-empty list of positive ints up to {MAX_K}")
     metrics = t.get("metrics", list, ["recall", "ndcg", "precision", "map"])
     bad = [m for m in metrics if m not in vocab.metrics]
     if not metrics or bad:
         raise t.fail("metrics", f"a list of metric names from {list(vocab.metrics)}")
-    chunk = t.get("chunk_size", int, 1024)
-    if chunk < 1:
-        raise t.fail("chunk_size", "a positive int")
+    chunk = t.int_in("chunk_size", 1024, 1, MAX_CHUNK)
     exclude = t.get("exclude_train", bool, True)
     return EvaluateConfig(tuple(sorted(set(k))), tuple(metrics), chunk, exclude)
 
@@ -312,14 +325,13 @@ def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
     t = _Table(source, "tune", raw, (*keys, "trials", "timeout", "space"))
     metric = t.get("metric", str, "ndcg@10")
     name, _, k = metric.partition("@")
-    if name not in vocab.metrics or not k.isdigit() or int(k) < 1:
+    plain = k.isascii() and k.isdigit() and len(k) <= 6
+    if name not in vocab.metrics or not plain or not 1 <= int(k) <= MAX_K:
         raise t.fail("metric", f"a metric and a cut-off like 'ndcg@10', from {list(vocab.metrics)}")
     frac = t.get("validation_fraction", float, 0.2)
     if not 0 < frac < 1:
         raise t.fail("validation_fraction", "a number in (0, 1)")
-    trials = t.get("trials", int, 20)
-    if trials < 1:
-        raise t.fail("trials", "a positive int")
+    trials = t.int_in("trials", 20, 1, 1_000_000)
     timeout = t.get("timeout", float)
     if timeout is not None and timeout <= 0:
         raise t.fail("timeout", "a positive number of seconds")
@@ -335,7 +347,7 @@ def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
         metric,
         t.choice("validation", ("random", "temporal"), "random"),
         frac,
-        t.get("seed", int, 0),
+        t.int_in("seed", 0, 0, MAX_SEED),
         t.choice("sampler", ("auto", "random", "tpe"), "auto"),
         t.get("refit", bool, True),
         trials,
@@ -401,9 +413,13 @@ def load_config(path: str | Path | None, vocab: Vocabulary) -> RunConfig:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_text(encoding="utf8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
     return parse_config(raw, str(path), path.parent.resolve(), vocab)
 
 

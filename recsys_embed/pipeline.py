@@ -277,10 +277,16 @@ def read_user_ids(path: str | Path, id_dtype: np.dtype) -> np.ndarray:
             raise DataError(f"{path}: file not found")
         values = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     if id_dtype.kind in "iu":
-        bad = [v for v in values if not v.lstrip("-").isdigit()]
+        bad = [v for v in values if not (v.lstrip("-").isascii() and v.lstrip("-").isdigit())]
         if bad:
             raise DataError(
                 f"{path}: user id {bad[0]!r} is not an integer, as this model's ids are"
+            )
+        big = [v for v in values if len(v) > 20 or not -(2**63) <= int(v) < 2**63]
+        if big:
+            raise DataError(
+                f"{path}: user id {big[0][:40]!r} is outside the 64-bit integer range of this "
+                "model's ids"
             )
         return np.asarray([int(v) for v in values], dtype=np.int64)
     return np.asarray(values, dtype=object)

@@ -260,7 +260,8 @@ def test_output_location_errors(trained, tmp_path):
     if not Path("/proc/self").is_dir():
         pytest.skip("no /proc: no read-only directory available to write into")
     proc = run("recommend", "--model", str(trained), "--out", "/proc/recs.parquet")
-    one_error_line(proc, 1, "/proc")
+    one_error_line(proc, 2, "--out /proc/recs.parquet")
+    assert ".tmp" not in proc.stderr
 
 
 def test_corrupt_model_dir(trained, tmp_path):

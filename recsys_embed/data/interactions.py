@@ -55,9 +55,11 @@ class Interactions:
         """Build from a pandas or polars frame with one row per interaction.
 
         Without ``weight_col`` every row weighs 1. Ids may be ints or strings; the index order
-        of the id maps is the sorted order of the ids. Rows are validated: null ids, non-numeric,
-        NaN, infinite, zero or negative weights, and null timestamps raise :class:`DataError`
-        naming ``source``, the column and the first offending row (0-based, header excluded).
+        of the id maps is the sorted order of the ids; text ids are trimmed of surrounding
+        whitespace. Rows are validated: null ids, non-numeric, NaN, infinite, zero or negative
+        weights, weights that overflow or underflow float32 (alone, or summed over duplicates),
+        and null timestamps raise :class:`DataError` naming ``source``, the column and the first
+        offending row (0-based, header excluded), or the merged (user, item) pair.
         """
         from recsys_embed.data.validate import validated_columns
 
@@ -107,11 +109,19 @@ class Interactions:
                 if timestamps is not None:
                     timestamps = np.maximum.reduceat(timestamps, starts)
         rows, cols = np.divmod(key, n_items) if n_items else (key, key)
+        with np.errstate(over="ignore"):
+            data = weights.astype(np.float32)
+        if not np.isfinite(data).all():
+            r = int(np.flatnonzero(~np.isfinite(data))[0])
+            where = f"{source}: " if source else ""
+            raise DataError(
+                f"{where}user {user_map.ids[rows[r]]!r}, item {item_map.ids[cols[r]]!r}: the "
+                f"merged weight {float(weights[r])} is not a finite float32 (max "
+                f"{float(np.finfo(np.float32).max):.4g}); expected smaller weights"
+            )
         indptr = np.zeros(n_users + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_users), out=indptr[1:])
-        matrix = sp.csr_matrix(
-            (weights.astype(np.float32), cols.astype(np.int32), indptr), shape=(n_users, n_items)
-        )
+        matrix = sp.csr_matrix((data, cols.astype(np.int32), indptr), shape=(n_users, n_items))
         matrix.has_sorted_indices = True
         return cls(matrix, user_map, item_map, weights, timestamps, n_duplicates, source)
 

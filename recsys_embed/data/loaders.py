@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from recsys_embed.data.interactions import Interactions
-from recsys_embed.data.validate import require_columns
+from recsys_embed.data.validate import require_columns, strip_ids
 from recsys_embed.errors import DataError
 
 PARQUET_EXT = (".parquet", ".pq")
@@ -70,6 +72,8 @@ def _read_text(
     )
     if column_names:
         kwargs["new_columns"] = list(column_names)
+    if has_header and not column_names:
+        _refuse_duplicate_header(head, sep, path)
     try:
         frame = pl.read_csv(source, schema_overrides=overrides or None, **kwargs)
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError):
@@ -78,12 +82,58 @@ def _read_text(
             _rewind(source)
             frame = pl.read_csv(source, infer_schema=False, **kwargs)
         except pl.exceptions.PolarsError as exc:
-            raise DataError(f"{path}: cannot parse as {sep!r}-separated text: {exc}") from None
+            raise _parse_error(path, source, sep, has_header, exc) from None
     except pl.exceptions.PolarsError as exc:
-        raise DataError(f"{path}: cannot parse as {sep!r}-separated text: {exc}") from None
+        raise _parse_error(path, source, sep, has_header, exc) from None
     if frame.width == 0 or (frame.height == 0 and not has_header):
         raise DataError(f"{path}: no data rows")
     return frame
+
+
+def _header_names(head: bytes, sep: str) -> list[str]:
+    first = head.split(b"\n", 1)[0].decode("utf8", "replace").rstrip("\r")
+    if len(sep) != 1:
+        return first.split(sep)
+    return next(csv.reader([first], delimiter=sep, quotechar='"'), [])
+
+
+def _refuse_duplicate_header(head: bytes, sep: str, path: Path) -> None:
+    names = _header_names(head, sep)
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        raise DataError(
+            f"{path}: header names column {dups[0]!r} more than once; expected unique column names"
+        )
+
+
+def _parse_error(
+    path: Path, source: Path | io.BytesIO, sep: str, has_header: bool, exc: Exception
+) -> DataError:
+    """One line naming the file and the first row that does not parse (polars' own is long)."""
+    data = source.getvalue() if isinstance(source, io.BytesIO) else path.read_bytes()
+    text = io.StringIO(data.decode("utf8", "replace"), newline="")
+    reader = csv.reader(text, delimiter=sep, quotechar='"')
+    expected = None
+    row = -1 if has_header else 0
+    try:
+        line = 1
+        for fields in reader:
+            if expected is None:
+                expected = len(fields)
+            elif fields and len(fields) != expected:
+                hint = (
+                    " (an unbalanced quote?)" if any('"' in f or "\n" in f for f in fields) else ""
+                )
+                return DataError(
+                    f"{path}: row {row} (line {line}) has {len(fields)} fields, "
+                    f"expected {expected}{hint}"
+                )
+            row += 1
+            line = reader.line_num + 1
+    except csv.Error as err:
+        return DataError(f"{path}: row {row} (line {reader.line_num}) cannot be parsed ({err})")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return DataError(f"{path}: cannot parse as {sep!r}-separated text ({first})")
 
 
 def _rewind(source: Path | io.BytesIO) -> None:
@@ -109,6 +159,24 @@ def read_table(
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found")
+    if not os.access(path, os.R_OK):
+        raise DataError(f"{path}: cannot read the file (permission denied)")
+    try:
+        return _read_any(path, sep, has_header, column_names, encoding, string_cols)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise DataError(f"{path}: cannot decode as {encoding} ({exc})") from None
+
+
+def _read_any(
+    path: Path,
+    sep: str | None,
+    has_header: bool,
+    column_names: Sequence[str] | None,
+    encoding: str,
+    string_cols: Sequence[str],
+) -> pl.DataFrame:
     if path.suffix.lower() in PARQUET_EXT:
         try:
             frame = pl.read_parquet(path)
@@ -162,15 +230,17 @@ def read_interactions(
 ) -> Interactions:
     """Read an interaction log (one row per interaction) into :class:`Interactions`.
 
-    Id columns are read as text and become ints only when every value is a plain integer
-    (so ``"007"`` stays a string id). Errors name the file, the column and the first bad row.
+    Id columns are read as text, trimmed of surrounding whitespace (``" 1"`` and ``"1"`` are one
+    id: a spaced-out CSV is formatting, not identity), and become ints only when every value is a
+    plain integer (so ``"007"`` stays a string id). Errors name the file, the column and the
+    first bad row; a row that does not parse is named with its line number.
     """
     path = Path(path)
     frame = read_table(
         path, sep, has_header, column_names, encoding, string_cols=[user_col, item_col]
     )
     require_columns(frame, [c for c in (user_col, item_col, weight_col, time_col) if c], str(path))
-    frame = _int_if_exact(frame, [user_col, item_col])
+    frame = _int_if_exact(strip_ids(frame, [user_col, item_col]), [user_col, item_col])
     return Interactions.from_frame(
         frame, user_col, item_col, weight_col, time_col, source=str(path)
     )
@@ -200,6 +270,7 @@ def read_item_text(
         pl.col(id_col).alias("item_id"),
         *[pl.col(c).cast(pl.String).fill_null("") for c in text_cols],
     )
+    items = strip_ids(items, ["item_id"])  # as read_interactions does
     dup = items["item_id"].is_duplicated()
     if dup.any():
         raise DataError(

@@ -26,8 +26,20 @@ def require_columns(frame: pl.DataFrame, wanted: list[str], source: str | None) 
     raise DataError(msg)
 
 
+def strip_ids(frame: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
+    """Text id columns trimmed of surrounding whitespace; an id that was all blanks becomes null."""
+    text = [c for c in dict.fromkeys(cols) if c in frame.columns and frame.schema[c] == pl.String]
+    if not text:
+        return frame
+    trimmed = [pl.col(c).str.strip_chars() for c in text]
+    frame = frame.with_columns(trimmed)
+    return frame.with_columns(
+        [pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in text]
+    )
+
+
 def _ids(frame: pl.DataFrame, col: str, source: str | None) -> pl.Series:
-    s = frame[col]
+    s = strip_ids(frame.select(col), [col])[col]
     if s.null_count():
         raise DataError(
             f"{_where(source)}column {col!r} has a missing id at row {first_row(s.is_null())}; "
@@ -75,6 +87,17 @@ def _weights(frame: pl.DataFrame, col: str, source: str | None) -> np.ndarray:
             f"{_where(source)}column {col!r} has weight {float(w[r])} at row {r}; "
             "expected a positive finite number (filter such rows out before loading, "
             "or load without weight_col)"
+        )
+    with np.errstate(over="ignore", under="ignore"):
+        w32 = w.astype(np.float32)  # the precision of the interaction matrix
+    lost = ~np.isfinite(w32) | (w32 == 0)
+    if lost.any():
+        r = first_row(lost)
+        what = "too large" if not np.isfinite(w32[r]) else "too small (it rounds to 0)"
+        raise DataError(
+            f"{_where(source)}column {col!r} has weight {float(w[r])} at row {r}: {what} for "
+            f"float32; expected a number between {float(np.finfo(np.float32).smallest_subnormal)}"
+            f" and {float(np.finfo(np.float32).max):.4g}"
         )
     return w
 

@@ -77,6 +77,9 @@ def write_model_dir(
             fh.flush()
             os.fsync(fh.fileno())
         atomic.publish_dir(tmp, path)
+    except OSError as exc:
+        atomic.remove(tmp)
+        raise atomic.naming(exc, path) from None
     except BaseException:
         atomic.remove(tmp)
         raise
