@@ -4,8 +4,8 @@ and exits.
 Exit codes: 0 success; 2 usage or config error (a bad argument, config key or output location);
 3 data error (a bad input file or model file, unknown ids, a fit that diverged to NaN/inf factors,
 or a batch that would write no row); 4 the system refused a read or write (disk full, quota,
-I/O error), naming the file; 1 a bug (anything else). Errors are one line on stderr naming the
-file, key, row or id (a traceback only with --verbose).
+I/O error, out of memory), naming the file; 1 a bug (anything else). Errors are one line on
+stderr naming the file, key, row or id (a traceback only with --verbose).
 
 Outputs are published whole: ``train --out`` and ``evaluate --out`` are built in a temporary
 folder beside the target and swapped in at once; ``recommend --out`` is renamed into place.
@@ -301,22 +301,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         with threadpool_limits(limits=threads, user_api="blas"):
             COMMANDS[args.command](args, log)
         return EXIT_OK
-    except (ConfigError, UsageError) as exc:
-        code, message = EXIT_USAGE, str(exc)
-    except (DataError, UnknownIdError, FitError) as exc:
-        code, message = EXIT_DATA, str(exc)
-    except OSError as exc:
-        code, message = _os_error(exc)
-    except MemoryError:
-        code, message = EXIT_IO, "out of memory (try a smaller --chunk-size or --k)"
-    except KeyboardInterrupt:
-        code, message = EXIT_OTHER, "interrupted"
-    except Exception as exc:
-        code, message = EXIT_OTHER, f"unexpected {type(exc).__name__}: {exc}"
-    if verbose:
-        traceback.print_exc()
+    except BaseException as exc:  # classified below; a traceback only with --verbose
+        code, message = _classify(exc)
+        if verbose:
+            traceback.print_exc()
     print(f"recsys-embed: error: {message}", file=sys.stderr)
     return code
+
+
+def _classify(exc: BaseException) -> tuple[int, str]:
+    """Exit code and one-line message of an error (see the module docstring)."""
+    if isinstance(exc, (ConfigError, UsageError)):
+        return EXIT_USAGE, str(exc)
+    if isinstance(exc, (DataError, UnknownIdError, FitError)):
+        return EXIT_DATA, str(exc)
+    if isinstance(exc, OSError):
+        return _os_error(exc)
+    if isinstance(exc, MemoryError):
+        return EXIT_IO, "out of memory (try a smaller --chunk-size or --k)"
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_OTHER, "interrupted"
+    if not isinstance(exc, Exception):
+        raise exc
+    return EXIT_OTHER, f"unexpected {type(exc).__name__}: {exc}"
 
 
 def _os_error(exc: OSError) -> tuple[int, str]:

@@ -71,7 +71,15 @@ def load_data(config: RunConfig) -> tuple[Interactions, pl.DataFrame | None]:
             tag_col=it.tag_col,
         )
     if d.min_weight is not None:
+        low, high = (
+            (float(inter.weights.min()), float(inter.weights.max())) if inter.nnz else (0, 0)
+        )
         inter = filter_min_weight(inter, d.min_weight)
+        if inter.nnz == 0:
+            raise ConfigError(
+                f"{config.source}: [data] min_weight = {d.min_weight} leaves no interaction "
+                f"(the weights of {d.interactions} range from {low:g} to {high:g})"
+            )
     if d.binary:
         inter = inter.with_unit_weights()
     return inter, items
