@@ -114,8 +114,9 @@ class Interactions:
         if not np.isfinite(data).all():
             r = int(np.flatnonzero(~np.isfinite(data))[0])
             where = f"{source}: " if source else ""
+            user, item = user_map.ids[rows[r : r + 1]].tolist()[0], item_map.ids[cols[r : r + 1]]
             raise DataError(
-                f"{where}user {user_map.ids[rows[r]]!r}, item {item_map.ids[cols[r]]!r}: the "
+                f"{where}user {user!r}, item {item.tolist()[0]!r}: the "
                 f"merged weight {float(weights[r])} is not a finite float32 (max "
                 f"{float(np.finfo(np.float32).max):.4g}); expected smaller weights"
             )
