@@ -144,6 +144,10 @@ BAD_CONFIGS = {
         '[evaluate]\nk = [1000000000]\n[models.a]\ntype = "popularity"\n',
         "[evaluate] k",
     ),
+    "tune metric non-ascii digit": (
+        '[tune]\nmetric = "ndcg@²"\n[models.a]\ntype = "popularity"\n',
+        "[tune] metric",
+    ),
     "test_fraction nan": (
         '[split]\ntest_fraction = nan\n[models.a]\ntype = "popularity"\n',
         "test_fraction",
