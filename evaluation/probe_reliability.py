@@ -1,6 +1,7 @@
 """Reliability probe: bad inputs, tampered models and killed runs, counted per category.
 
-For each case it records the exit code, whether the error was one line, and, for outputs, whether
+Random-time kills land between half and 1.1 times the duration of a whole run (measured on the
+first run of each case), where the outputs are written. For each case it records the exit code, whether the error was one line, and, for outputs, whether
 ``--out`` afterwards held the whole old output, the whole new one, or was lost / mixed; then
 whether the next run left any temporary litter. Prints a markdown table (the one in
 evaluation/README.md) and writes evaluation/results/reliability_probe.json.
@@ -170,7 +171,9 @@ def kills(tmp: Path, log: Path, n_random: int, rng: random.Random) -> list[Row]:
         for moment in faults + ["random"] * n_random:
             d = Path(tempfile.mkdtemp(dir=tmp))
             out = d / "out"
+            began = time.monotonic()
             assert run_sub(*argv(old_cfg, out)).returncode == 0
+            full = time.monotonic() - began  # a kill in its later half meets the writing
             old = snapshot(out)
             if moment == "random":
                 start = time.monotonic()
@@ -179,10 +182,10 @@ def kills(tmp: Path, log: Path, n_random: int, rng: random.Random) -> list[Row]:
                     cwd=REPO,
                     stderr=subprocess.DEVNULL,
                 )
-                time.sleep(rng.uniform(0.5, 4.0))
+                time.sleep(rng.uniform(0.5, 1.1) * full)
                 proc.send_signal(signal.SIGKILL)
                 code = proc.wait()
-                moment = f"random ({time.monotonic() - start:.1f}s)"
+                moment = f"random ({(time.monotonic() - start) / full:.2f} of a run)"
             else:
                 code = run_sub(*argv(new_cfg, out), fault=moment).returncode
             found = state(out, old)

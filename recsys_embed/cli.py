@@ -209,8 +209,8 @@ def _tune(args: argparse.Namespace, log: Log) -> None:
     from recsys_embed.config import load_config
     from recsys_embed.pipeline import VOCABULARY, run_tuning
 
-    if args.trials is not None and args.trials < 1:
-        raise ConfigError(f"--trials must be a positive int, got {args.trials}")
+    if args.trials is not None and not 1 <= args.trials <= 1_000_000:
+        raise ConfigError(f"--trials must be an int from 1 to 1000000, got {args.trials}")
     if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
         raise ConfigError(
             f"--timeout must be a finite positive number of seconds, got {args.timeout}"
