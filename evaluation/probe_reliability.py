@@ -180,6 +180,7 @@ def kills(tmp: Path, log: Path, n_random: int, rng: random.Random) -> list[Row]:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "recsys_embed", *argv(new_cfg, out), "--quiet"],
                     cwd=REPO,
+                    stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
                 time.sleep(rng.uniform(0.5, 1.1) * full)
