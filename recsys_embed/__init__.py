@@ -14,7 +14,14 @@ from recsys_embed.data import (
     weight_matrix,
 )
 from recsys_embed.data import splits as split
-from recsys_embed.errors import ConfigError, DataError, NotFittedError, UnknownIdError
+from recsys_embed.errors import (
+    ConfigError,
+    DataError,
+    FitError,
+    NotFittedError,
+    RecsysEmbedError,
+    UnknownIdError,
+)
 
 __version__ = "0.1.0"
 
@@ -23,9 +30,11 @@ __all__ = [
     "ConfigError",
     "DataError",
     "Dataset",
+    "FitError",
     "IdMap",
     "Interactions",
     "NotFittedError",
+    "RecsysEmbedError",
     "UnknownIdError",
     "__version__",
     "errors",
