@@ -10,14 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 import pyarrow.parquet as pq
 
 from recsys_embed.atomic import file_mode
 from recsys_embed.errors import ConfigError
 from recsys_embed.models.base import Recommender
+from recsys_embed.models.frames import top_lists_frame
 
 FORMATS = (".parquet", ".csv")
+__all__ = ["BatchSummary", "check_output", "top_lists_frame", "write_recommendations"]
 
 
 @dataclass(frozen=True)
@@ -45,22 +46,6 @@ def _chunks(
             ids, k=k, exclude_seen=exclude_seen, unknown="popular", chunk_size=chunk_size
         )
         yield ids, items, scores
-
-
-def top_lists_frame(users: np.ndarray, items: np.ndarray, scores: np.ndarray) -> pl.DataFrame:
-    """``user_id, rank, item_id, score`` rows of top-k lists; padding (score -inf) is skipped."""
-    filled = np.isfinite(scores)
-    rows = np.repeat(np.arange(len(users)), filled.sum(axis=1))
-    ranks = (np.cumsum(filled, axis=1))[filled]
-    u, i = users[rows], items[filled]
-    return pl.DataFrame(
-        {
-            "user_id": u.tolist() if u.dtype == object else u,
-            "rank": ranks.astype(np.int32),
-            "item_id": i.tolist() if i.dtype == object else i,
-            "score": scores[filled].astype(np.float32),
-        }
-    )
 
 
 def check_output(out: str | Path) -> Path:

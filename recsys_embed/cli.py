@@ -17,8 +17,8 @@ from typing import NoReturn, TextIO
 
 from threadpoolctl import threadpool_limits
 
-from recsys_embed import __version__
 from recsys_embed.errors import ConfigError, DataError, UnknownIdError
+from recsys_embed.version import __version__
 
 EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
 

@@ -24,3 +24,11 @@ class UnknownIdError(RecsysEmbedError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else ""
+
+
+class MemoryLimitError(ConfigError, MemoryError):
+    """A dense step would need more memory than is available; raised before it starts.
+
+    A ConfigError because the remedy is a setting (a smaller ``chunk_size``, another model, a
+    smaller catalogue); also a MemoryError for callers that catch those.
+    """

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from recsys_embed import __version__
 from recsys_embed.atomic import write_text
 from recsys_embed.config import DataConfig, RunConfig, SplitConfig, Vocabulary, to_toml
 from recsys_embed.data import splits
@@ -32,6 +31,7 @@ from recsys_embed.models.params import check_params
 from recsys_embed.models.registry import REGISTRY, create, library_versions
 from recsys_embed.reports import plot_metrics, write_artifacts
 from recsys_embed.tuning.search import TuneResult, tune
+from recsys_embed.version import __version__
 
 Log = Callable[[str], None]
 

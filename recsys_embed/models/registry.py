@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,12 @@ from recsys_embed.models.ease import EASE
 from recsys_embed.models.hybrid import LightFMHybrid
 from recsys_embed.models.lightfm import LightFM
 from recsys_embed.models.params import check_params
+from recsys_embed.models.persist import library_versions
 from recsys_embed.models.popularity import Popularity
 from recsys_embed.models.random import Random
 from recsys_embed.models.textknn import TextKNN
+
+__all__ = ["REGISTRY", "create", "describe", "fit", "library_versions", "load", "model_class"]
 
 REGISTRY: dict[str, type[Recommender]] = {
     cls.name: cls
@@ -81,13 +83,3 @@ def load(path: str | Path) -> Recommender:
         return REGISTRY[kind]._from_arrays(manifest, arrays)
     except ConfigError as exc:
         raise DataError(f"{path}: bad parameters in manifest: {exc}") from None
-
-
-def library_versions() -> dict[str, str]:
-    out = {}
-    for dist in ("numpy", "scipy", "implicit", "rectools-lightfm", "polars"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
