@@ -28,7 +28,8 @@ from recsys_embed.errors import ConfigError, DataError, NotFittedError, UnknownI
 from recsys_embed.version import __version__
 
 if TYPE_CHECKING:
-    from recsys_embed import batch, metrics, models, reports, testing, tuning
+    import recsys_embed.testing as testing
+    from recsys_embed import batch, metrics, models, reports, tuning
     from recsys_embed.evaluate import Report, evaluate, fit_and_evaluate
     from recsys_embed.progress import progress
 

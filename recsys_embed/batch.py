@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -16,6 +16,7 @@ from recsys_embed.atomic import file_mode
 from recsys_embed.errors import ConfigError
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.frames import top_lists_frame
+from recsys_embed.progress import counter
 
 FORMATS = (".parquet", ".csv")
 __all__ = ["BatchSummary", "check_output", "top_lists_frame", "write_recommendations"]
@@ -65,8 +66,9 @@ def write_recommendations(
     users: Any = None,
     chunk_size: int = 1024,
     exclude_seen: bool = True,
-    unknown: str = "skip",
+    unknown: Literal["skip", "popular"] = "skip",
     progress: Callable[[int, int], None] | None = None,
+    show_progress: bool | None = None,
 ) -> BatchSummary:
     """Top-``k`` per user to ``out`` (``.parquet`` or ``.csv``): user_id, rank, item_id, score.
 
@@ -75,6 +77,8 @@ def write_recommendations(
     items (``"popular"``). Rows are streamed chunk by chunk into a temporary file in the target
     directory, flushed and fsynced, then renamed over ``out``: an interrupted run never leaves
     a partial file at ``out`` and never destroys an earlier one. Padding slots are not written.
+    Progress: a bar over users on a terminal, log lines off it (``show_progress``, see
+    :mod:`recsys_embed.progress`), or the ``progress(done, total)`` callback instead.
     """
     out = check_output(out)
     if unknown not in ("skip", "popular"):
@@ -92,6 +96,9 @@ def write_recommendations(
     fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     done = rows = 0
+    bar = counter(
+        total=total, desc="recommend", show=False if progress else show_progress, unit="user"
+    )
     try:
         with os.fdopen(fd, "wb") as fh:
             writer = None
@@ -106,6 +113,7 @@ def write_recommendations(
                     writer.write_table(table)
                 done += len(chunk_users)
                 rows += frame.height
+                bar.update(len(chunk_users))
                 if progress is not None:
                     progress(done, total)
             if out.suffix.lower() == ".parquet":
@@ -121,4 +129,6 @@ def write_recommendations(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        bar.close()
     return BatchSummary(out, done, rows, n_unknown, unknown)

@@ -21,7 +21,7 @@ from recsys_embed.errors import ConfigError
 from recsys_embed.memory import check_memory, dense_scores_bytes
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.frames import top_lists_frame
-from recsys_embed.progress import Progress, progress
+from recsys_embed.progress import counter
 
 METRICS = (
     "recall",
@@ -280,7 +280,7 @@ def evaluate(
     )
     results = {}
     n_chunks = -(-len(user_idx) // chunk_size)
-    bar = progress(total=n_chunks * len(models), desc="evaluate", show=show_progress, unit="chunk")
+    bar = counter(total=n_chunks * len(models), desc="evaluate", show=show_progress, unit="chunk")
     for name, model in models.items():
         start = time.perf_counter()
         tops, vals, aucs = [], [], []

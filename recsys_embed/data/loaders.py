@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from recsys_embed.data.interactions import Interactions
@@ -228,3 +229,32 @@ def item_tags(path: str | Path, item_col: str, tag_col: str = "tag") -> pl.DataF
         .group_by("item_id", maintain_order=True)
         .agg(pl.col(tag_col).str.join(" | ").alias("tags"))
     )
+
+
+def read_user_ids(path: str | Path, id_dtype: np.dtype) -> np.ndarray:
+    """User ids, one per line (.txt) or a ``user_id`` column (.csv / .parquet)."""
+    return read_ids(path, id_dtype, "user")
+
+
+def read_ids(path: str | Path, id_dtype: np.dtype, kind: str = "user") -> np.ndarray:
+    """Ids, one per line (.txt) or a ``{kind}_id`` column (.csv / .parquet), typed like
+    ``id_dtype`` (a model's id dtype): integer ids must be integers."""
+    col = f"{kind}_id"
+    path = Path(path)
+    if path.suffix.lower() in (".csv", ".parquet", ".pq", ".tsv"):
+        frame = read_table(path, string_cols=[col])
+        if col not in frame.columns:
+            raise DataError(f"{path}: needs a {col} column; found {frame.columns}")
+        values = frame[col].drop_nulls().cast(pl.String).to_list()
+    else:
+        if not path.is_file():
+            raise DataError(f"{path}: file not found")
+        values = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if id_dtype.kind in "iu":
+        bad = [v for v in values if not v.lstrip("-").isdigit()]
+        if bad:
+            raise DataError(
+                f"{path}: {kind} id {bad[0]!r} is not an integer, as this model's ids are"
+            )
+        return np.asarray([int(v) for v in values], dtype=np.int64)
+    return np.asarray(values, dtype=object)

@@ -43,7 +43,11 @@ def create(name: str, **params: Any) -> Recommender:
 
 
 def fit(
-    model: Recommender, train: Interactions, item_text: Any = None, what: str = ""
+    model: Recommender,
+    train: Interactions,
+    item_text: Any = None,
+    what: str = "",
+    show_progress: bool | None = None,
 ) -> Recommender:
     """``model.fit(train, item_text)``; a text model without text: ConfigError naming ``what``."""
     if getattr(model, "needs_item_text", False) and item_text is None:
@@ -51,7 +55,7 @@ def fit(
             f"{what or 'model'} type {model.name!r} needs item text: add a [data.items] table "
             "or use a dataset name"
         )
-    return model.fit(train, item_text)
+    return model.fit(train, item_text, show_progress=show_progress)
 
 
 def describe(name: str) -> str:
