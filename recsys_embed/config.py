@@ -295,10 +295,10 @@ def _split(source: str, base: Path, raw: Any, is_dataset: bool) -> SplitConfig:
 
 def _evaluate(source: str, raw: Any, vocab: Vocabulary) -> EvaluateConfig:
     t = _Table(source, "evaluate", raw, ("k", "metrics", "chunk_size", "exclude_train"))
-    k = t.get("k", (list, int), [10, 20])
+    k = t.values.get("k", [10, 20])
     if isinstance(k, int) and not isinstance(k, bool):
         k = [k]  # k = 10 means [10]
-    if not k or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in k):
+    if not isinstance(k, list) or not k or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in k):
         raise t.fail("k", "a positive int or a non-empty list of positive ints")
     metrics = t.get("metrics", list, ["recall", "ndcg", "precision", "map"])
     bad = [m for m in metrics if m not in vocab.metrics]

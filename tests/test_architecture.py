@@ -182,3 +182,21 @@ def test_namespace_lists_the_lazy_names():
 
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         _ = rse.nonsense  # type: ignore[attr-defined]
+
+
+def test_evaluate_stays_callable_whatever_is_imported_first():
+    code = (
+        "import recsys_embed.tuning\n"  # imports the recsys_embed.evaluate module first
+        "import recsys_embed as rse\n"
+        "from recsys_embed.testing import planted\n"
+        "inter = planted()\n"
+        "pop = rse.models.create('popularity').fit(inter)\n"
+        "report = rse.evaluate({'pop': pop}, inter, inter, k=[3], exclude_train=False)\n"
+        "from recsys_embed.evaluate import Report, evaluate\n"
+        "print(type(report).__name__, report.ks, evaluate.__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["Report", "[3]", "evaluate"]
