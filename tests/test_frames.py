@@ -90,3 +90,26 @@ def test_history_and_similar_frames(train):
     ids, scores = als.similar_items([1, 4], k=2)
     assert sim.filter(pl.col("item_id") == 4)["similar_item_id"].to_list() == ids[1].tolist()
     assert np.allclose(sim["score"].to_numpy(), scores.ravel())
+
+
+def test_fit_and_evaluate_fits_text_and_plain_models_alike():
+    from recsys_embed.evaluate import fit_and_evaluate
+    from recsys_embed.testing import planted, planted_text
+
+    inter = planted()
+    train, test = rse.split.random_split(inter, 0.3, "user", 1)
+    report = fit_and_evaluate(
+        {
+            "knn": models.create("text-knn", word2vec_dim=8),
+            "pop": models.create("popularity"),
+        },
+        train,
+        test,
+        planted_text(inter),
+        k=[5],
+        metrics=["ndcg"],
+        show_progress=False,
+    )
+    # the planted text names each group: the text model must beat popularity clearly
+    assert report.mean("knn", "ndcg", 5) > report.mean("pop", "ndcg", 5) + 0.15
+    assert report.results["knn"].fit_seconds is not None
