@@ -298,7 +298,11 @@ def _evaluate(source: str, raw: Any, vocab: Vocabulary) -> EvaluateConfig:
     k = t.values.get("k", [10, 20])
     if isinstance(k, int) and not isinstance(k, bool):
         k = [k]  # k = 10 means [10]
-    if not isinstance(k, list) or not k or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in k):
+    if (
+        not isinstance(k, list)
+        or not k
+        or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in k)
+    ):
         raise t.fail("k", "a positive int or a non-empty list of positive ints")
     metrics = t.get("metrics", list, ["recall", "ndcg", "precision", "map"])
     bad = [m for m in metrics if m not in vocab.metrics]

@@ -258,3 +258,32 @@ def read_ids(path: str | Path, id_dtype: np.dtype, kind: str = "user") -> np.nda
             )
         return np.asarray([int(v) for v in values], dtype=np.int64)
     return np.asarray(values, dtype=object)
+
+
+def read_histories(path: str | Path, item_dtype: np.dtype) -> dict[Any, list[Any]]:
+    """New users' histories: ``{user_id: [item ids]}`` from a file with ``user_id`` and
+    ``item_id`` columns (.csv/.tsv/.parquet), users in first-seen order.
+
+    Item ids must be integers when the model's are (``item_dtype``); user ids become ints when
+    every one is a plain integer, as in :func:`read_interactions`.
+    """
+    path = Path(path)
+    frame = read_table(path, string_cols=["user_id", "item_id"])
+    require_columns(frame, ["user_id", "item_id"], str(path))
+    frame = frame.select(pl.col("user_id").cast(pl.String), pl.col("item_id").cast(pl.String))
+    for col in ("user_id", "item_id"):
+        nulls = frame[col].is_null()
+        if nulls.any():
+            raise DataError(f"{path}: column {col!r} has a missing id at row {nulls.arg_max()}")
+    frame = _int_if_exact(frame, ["user_id"])
+    if item_dtype.kind in "iu":
+        as_int = frame["item_id"].str.to_integer(strict=False)
+        if as_int.null_count():
+            row = int(as_int.is_null().arg_max() or 0)
+            raise DataError(
+                f"{path}: item id {frame['item_id'][row]!r} at row {row} is not an integer, "
+                "as this model's item ids are"
+            )
+        frame = frame.with_columns(as_int.alias("item_id"))
+    grouped = frame.group_by("user_id", maintain_order=True).agg(pl.col("item_id"))
+    return dict(zip(grouped["user_id"].to_list(), grouped["item_id"].to_list(), strict=True))
