@@ -13,6 +13,8 @@ keeps at least one train interaction (so a group of one stays entirely in train)
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from recsys_embed.config import DataConfig, SplitConfig
@@ -56,7 +58,7 @@ def _last_in_group(group: np.ndarray, order_key: np.ndarray, n_test: np.ndarray)
 def random_split(
     inter: Interactions,
     test_fraction: float = 0.25,
-    stratify: str | None = "user",
+    stratify: Literal["user", "item"] | None = "user",
     seed: int = 42,
 ) -> Split:
     """Random holdout of interactions.

@@ -275,6 +275,7 @@ class Recommender(ABC):
         k = self._check_k(k)
         cand = self._candidate_idx(items)
         n_users = self.user_factors_.shape[0]
+        self._check_dense(min(chunk_size, n_users), cand, "recommend_all: a chunk of scores")
         for s in range(0, n_users, chunk_size):
             rows = np.arange(s, min(s + chunk_size, n_users))
             exclude = self.seen_[rows] if exclude_seen else None
