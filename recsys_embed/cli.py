@@ -38,9 +38,9 @@ class _Help(argparse.RawDescriptionHelpFormatter):
             return text
         if action.required:
             return f"{text} (required)"
-        if isinstance(action, (argparse._StoreTrueAction, argparse._VersionAction)):
-            return text if isinstance(action, argparse._VersionAction) else f"{text} (default: off)"
-        if isinstance(action, argparse._HelpAction) or action.default is None:
+        if isinstance(action, argparse._StoreTrueAction):
+            return f"{text} (default: off)"
+        if action.default is None or action.default == argparse.SUPPRESS:  # --help, --version
             return text
         return f"{text} (default: %(default)s)"
 
