@@ -28,12 +28,13 @@ from recsys_embed.errors import ConfigError, DataError, NotFittedError, UnknownI
 from recsys_embed.version import __version__
 
 if TYPE_CHECKING:
-    import recsys_embed.testing as testing
+    import recsys_embed.testing as testing  # noqa: F401 (rse.testing, typed)
     from recsys_embed import batch, metrics, models, reports, tuning
     from recsys_embed.evaluate import Report, evaluate, fit_and_evaluate
     from recsys_embed.progress import progress
 
-# name -> (module, attribute or None for the module itself)
+# name -> (module, attribute or None for the module itself); ``testing`` needs pytest, so it
+# is reachable as rse.testing but left out of __all__ (``import *`` must not need pytest)
 _LAZY: dict[str, tuple[str, str | None]] = {
     "models": ("recsys_embed.models", None),
     "metrics": ("recsys_embed.metrics", None),
@@ -88,7 +89,6 @@ __all__ = [
     "read_item_text",
     "reports",
     "split",
-    "testing",
     "tuning",
     "weight_matrix",
 ]

@@ -20,7 +20,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
-import pytest
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - pytest is a dev dependency
+    raise ImportError("recsys_embed.testing runs under pytest: pip install pytest") from None
 
 from recsys_embed.data import splits
 from recsys_embed.data.interactions import Interactions
