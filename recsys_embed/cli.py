@@ -414,7 +414,7 @@ def _add_items(args: argparse.Namespace, log: Log) -> None:
     add = getattr(model, "add_items", None)
     if add is None:
         raise ConfigError(
-            f"{args.model}: a {model.name!r} model cannot add items from text; "
+            f"{args.model}: model type {model.name!r} cannot add items from text; "
             "only text models can (lightfm-hybrid, text-knn)"
         )
     items = read_item_text(args.items, args.id_col, args.text_cols, sep=args.sep)
