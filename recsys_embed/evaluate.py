@@ -60,7 +60,7 @@ class Report:
     conventions: dict[str, Any]
     train: Interactions = field(repr=False)
     test: Interactions = field(repr=False)
-    ci: str = "normal"
+    ci: Literal["normal", "bootstrap"] = "normal"
     seed: int = 0
 
     def _counted(self, model: str, key: str) -> np.ndarray:
