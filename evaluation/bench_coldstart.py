@@ -81,10 +81,8 @@ def paired(report, a: str, others: list[str]) -> str:
 
 def fit_all(specs, train, items):
     genres = items.select("item_id", pl.col("genres").str.replace_all(r"\|", " ").alias("text"))
-    for model, text in specs.values():
-        model.fit(train, item_text=items if text == "text" else genres) if getattr(
-            model, "needs_item_text", False
-        ) else model.fit(train)
+    for model, text in specs.values():  # the text models read item_text, the others ignore it
+        model.fit(train, items if text == "text" else genres)
     return {name: m for name, (m, _) in specs.items()}
 
 
@@ -112,9 +110,7 @@ def shapes() -> None:
             ),
         }
         for model, _ in specs.values():
-            model.fit(train, item_text=items) if getattr(
-                model, "needs_item_text", False
-            ) else model.fit(train)
+            model.fit(train, items)
         fitted = {name: m for name, (m, _) in specs.items()}
         report = evaluate(
             fitted, train, test, k=[10, 20], metrics=["recall", "ndcg", "auc"], candidates=cold

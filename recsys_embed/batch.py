@@ -6,19 +6,21 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-import polars as pl
 import pyarrow.parquet as pq
 
 from recsys_embed.atomic import fault_point, file_mode, naming, sweep_stale, temp_file
 from recsys_embed.errors import ConfigError, DataError, UnknownIdError
 from recsys_embed.models.base import Recommender
+from recsys_embed.models.frames import top_lists_frame
+from recsys_embed.progress import counter
 
 FORMATS = (".parquet", ".csv")
 MAX_SCORE_CELLS = 1 << 28  # scores held at once (1 GiB of float32): bounds the chunk size
 UNKNOWN_POLICIES = ("skip", "popular", "raise")
+__all__ = ["BatchSummary", "check_output", "top_lists_frame", "write_recommendations"]
 
 
 @dataclass(frozen=True)
@@ -49,22 +51,6 @@ def _chunks(
         yield ids, items, scores
 
 
-def top_lists_frame(users: np.ndarray, items: np.ndarray, scores: np.ndarray) -> pl.DataFrame:
-    """``user_id, rank, item_id, score`` rows of top-k lists; padding (score -inf) is skipped."""
-    filled = np.isfinite(scores)
-    rows = np.repeat(np.arange(len(users)), filled.sum(axis=1))
-    ranks = (np.cumsum(filled, axis=1))[filled]
-    u, i = users[rows], items[filled]
-    return pl.DataFrame(
-        {
-            "user_id": u.tolist() if u.dtype == object else u,
-            "rank": ranks.astype(np.int32),
-            "item_id": i.tolist() if i.dtype == object else i,
-            "score": scores[filled].astype(np.float32),
-        }
-    )
-
-
 def check_output(out: str | Path) -> Path:
     """The output path, if its format is known and its directory exists."""
     out = Path(out)
@@ -92,8 +78,9 @@ def write_recommendations(
     users: Any = None,
     chunk_size: int = 1024,
     exclude_seen: bool = True,
-    unknown: str = "skip",
+    unknown: Literal["skip", "popular", "raise"] = "skip",
     progress: Callable[[int, int], None] | None = None,
+    show_progress: bool | None = None,
 ) -> BatchSummary:
     """Top-``k`` per user to ``out`` (``.parquet`` or ``.csv``): user_id, rank, item_id, score.
 
@@ -106,7 +93,9 @@ def write_recommendations(
     Rows are streamed chunk by chunk into a temporary file in the target directory, flushed and
     fsynced, then renamed over ``out``: an interrupted run never leaves a partial file at ``out``
     and never destroys an earlier one; its temporary file is removed by the next run. Padding
-    slots are not written.
+    slots are not written. Progress: a bar over users on a terminal, log lines off it
+    (``show_progress``, see :mod:`recsys_embed.progress`), or the ``progress(done, total)``
+    callback instead.
     """
     out = check_output(out)
     if unknown not in UNKNOWN_POLICIES:
@@ -139,6 +128,9 @@ def write_recommendations(
             f"--out {out}: cannot create a file in {out.parent} ({exc.strerror or exc})"
         ) from None
     done = rows = 0
+    bar = counter(
+        total=total, desc="recommend", show=False if progress else show_progress, unit="user"
+    )
     try:
         with os.fdopen(fd, "wb") as fh:
             writer = None
@@ -153,6 +145,7 @@ def write_recommendations(
                     writer.write_table(table)
                 done += len(chunk_users)
                 rows += frame.height
+                bar.update(len(chunk_users))
                 if progress is not None:
                     progress(done, total)
             if out.suffix.lower() == ".parquet":
@@ -177,4 +170,6 @@ def write_recommendations(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        bar.close()
     return BatchSummary(out, done, rows, n_unknown, unknown, tuple(examples))

@@ -15,20 +15,22 @@ A killed run leaves the previous output intact; its temporary files are removed 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
+import logging
 import math
 import os
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from threadpoolctl import threadpool_limits
 
-from recsys_embed import __version__
 from recsys_embed.errors import ConfigError, DataError, FitError, UnknownIdError
+from recsys_embed.version import __version__
 
 EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_DATA, EXIT_IO = 0, 1, 2, 3, 4
 MAX_K = 1_000_000  # --k beyond this is a typo, not a top list
@@ -39,7 +41,27 @@ class UsageError(Exception):
     pass
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Help that shows each option's default (or that it is required) and keeps the example."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or not action.option_strings or action.help == argparse.SUPPRESS:
+            return text
+        if action.required:
+            return f"{text} (required)"
+        if isinstance(action, argparse._StoreTrueAction):
+            return f"{text} (default: off)"
+        if action.default is None or action.default == argparse.SUPPRESS:  # --help, --version
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:  # one line, exit 2
         raise UsageError(f"{message} (see: {self.prog} --help)")
 
@@ -52,6 +74,25 @@ class Log:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self._last = 0.0
+        # library progress: None = a bar on a terminal, log lines off it; --quiet: nothing
+        self.show_progress: bool | None = False if quiet else None
+
+    @contextlib.contextmanager
+    def library_lines(self) -> Iterator[None]:
+        """While a command runs, print the library's log lines (progress off a terminal) as
+        this log's lines; nothing with --quiet."""
+        if self.quiet:
+            yield
+            return
+        logger = logging.getLogger("recsys_embed")
+        handler, level = _LogHandler(self), logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
     def __call__(self, message: str) -> None:
         if self.quiet:
@@ -83,8 +124,21 @@ def _threads(text: str) -> int:
     return value
 
 
+class _LogHandler(logging.Handler):
+    def __init__(self, log: Log) -> None:
+        super().__init__(logging.INFO)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.log(record.getMessage())
+
+
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quiet", action="store_true", help="no progress or log lines")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bars or log lines (default: bars on a terminal, log lines off it)",
+    )
     p.add_argument("--verbose", action="store_true", help="tracebacks on errors")
     p.add_argument(
         "--threads",
@@ -101,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", help="fit and evaluate the configured models on a split")
     ev.add_argument(
-        "--config", type=Path, help="TOML run config (default: ml-latest-small, 5 models)"
+        "--config",
+        type=Path,
+        help="TOML run config, see README (default: ml-latest-small, 5 models)",
     )
     ev.add_argument("--out", type=Path, required=True, help="directory for the run's files")
     ev.add_argument(
@@ -112,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(ev)
 
     tr = sub.add_parser("train", help="fit one configured model on all the data and save it")
-    tr.add_argument("--config", type=Path, required=True)
+    tr.add_argument("--config", type=Path, required=True, help="TOML run config, see README")
     tr.add_argument("--model", required=True, help="a [models.NAME] of the config")
     tr.add_argument("--out", type=Path, required=True, help="model directory to write")
     _common(tr)
@@ -120,20 +176,38 @@ def build_parser() -> argparse.ArgumentParser:
     tu = sub.add_parser(
         "tune", help="search a model's parameters on validation, then evaluate the best on test"
     )
-    tu.add_argument("--config", type=Path, required=True)
+    tu.add_argument("--config", type=Path, required=True, help="TOML run config, see README")
     tu.add_argument("--model", required=True, help="a [models.NAME] of the config")
-    tu.add_argument("--trials", type=int, help="trials in all, resumed ones included ([tune])")
-    tu.add_argument("--timeout", type=float, help="seconds after which no new trial starts")
-    tu.add_argument("--sampler", choices=("auto", "random", "tpe"), help="default: [tune]")
+    tu.add_argument(
+        "--trials",
+        type=int,
+        help="trials in all, resumed ones included (default: [tune] trials, else 20)",
+    )
+    tu.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds after which no new trial starts (default: [tune] timeout, else none)",
+    )
+    tu.add_argument(
+        "--sampler", choices=("auto", "random", "tpe"), help="search sampler (default: [tune])"
+    )
     tu.add_argument("--out", type=Path, required=True, help="directory; rerun it to resume")
     _common(tu)
 
     rc = sub.add_parser("recommend", help="batch top-k for every user of a saved model")
     rc.add_argument("--model", type=Path, required=True, help="a directory written by train")
-    rc.add_argument("--k", type=int, default=10)
+    rc.add_argument("--k", type=int, default=10, help="items per user")
     rc.add_argument("--out", type=Path, required=True, help=".parquet or .csv file to write")
     rc.add_argument(
-        "--users", type=Path, help="only these users (.txt one per line, or a user_id column)"
+        "--users",
+        type=Path,
+        help="only these users: .txt one per line, or a user_id column (default: every user)",
+    )
+    rc.add_argument(
+        "--history",
+        type=Path,
+        help="new users' histories (user_id, item_id columns; .csv/.parquet): recommend by "
+        "fold-in, without retraining (default: none)",
     )
     rc.add_argument("--chunk-size", type=int, default=1024, help="users scored at a time")
     rc.add_argument(
@@ -150,13 +224,77 @@ def build_parser() -> argparse.ArgumentParser:
 
     ds = sub.add_parser("datasets", help="list or fetch the known datasets")
     ds_sub = ds.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    ds_list = ds_sub.add_parser("list")
+    ds_list = ds_sub.add_parser("list", help="known datasets, where they are, their URL")
     _common(ds_list)
-    fetch = ds_sub.add_parser("fetch")
-    fetch.add_argument("name")
+    fetch = ds_sub.add_parser("fetch", help="download (checksummed) and unpack a dataset")
+    fetch.add_argument("name", help="a dataset name, as `datasets list` prints it")
     fetch.add_argument("--data-dir", type=Path, help="default: $RECSYS_EMBED_DATA, else the cache")
     _common(fetch)
+    _add_item_commands(sub)
+    _add_examples(parser)
     return parser
+
+
+EXAMPLES = {
+    "evaluate": "recsys-embed evaluate --out runs/default",
+    "train": "recsys-embed train --config run.toml --model als --out models/als",
+    "tune": "recsys-embed tune --config run.toml --model als --trials 40 --out tuned/als",
+    "recommend": "recsys-embed recommend --model models/als --k 20 --out recs.parquet\n"
+    "  recsys-embed recommend --model models/als --history new_users.csv --out new.csv",
+    "similar": "recsys-embed similar --model models/als --item 1 --item 50 --k 5",
+    "add-items": "recsys-embed add-items --model models/hybrid --items new_movies.csv "
+    "--id-col movieId --text-cols title genres --out models/hybrid-new",
+    "datasets": "recsys-embed datasets list",
+    "list": "recsys-embed datasets list",
+    "fetch": "recsys-embed datasets fetch movielens-100k",
+}
+
+
+def _add_examples(parser: argparse.ArgumentParser) -> None:
+    """An ``example:`` epilog on every subcommand's help."""
+    for action in parser._subparsers._group_actions if parser._subparsers else []:
+        for name, sub in getattr(action, "choices", {}).items():
+            sub.epilog = f"example:\n  {EXAMPLES[name]}"
+            _add_examples(sub)
+
+
+def _add_item_commands(sub: Any) -> None:
+    si = sub.add_parser("similar", help="top-k most similar items of items, from a saved model")
+    si.add_argument("--model", type=Path, required=True, help="a directory written by train")
+    si.add_argument(
+        "--item", action="append", default=[], help="an item id; repeat for more (default: none)"
+    )
+    si.add_argument(
+        "--items",
+        type=Path,
+        help="item ids: .txt one per line, or an item_id column (default: --item, else every "
+        "item of the model)",
+    )
+    si.add_argument("--k", type=int, default=10, help="similar items per item")
+    si.add_argument(
+        "--out",
+        type=Path,
+        help=".csv or .parquet file: item_id, rank, similar_item_id, score "
+        "(default: CSV on stdout)",
+    )
+    _common(si)
+
+    ad = sub.add_parser(
+        "add-items",
+        help="add items known only by their text to a saved text model (lightfm-hybrid, "
+        "text-knn), without retraining",
+    )
+    ad.add_argument("--model", type=Path, required=True, help="a text model written by train")
+    ad.add_argument(
+        "--items", type=Path, required=True, help="item file (.csv/.tsv/.parquet) with the text"
+    )
+    ad.add_argument("--id-col", default="item_id", help="the item id column")
+    ad.add_argument(
+        "--text-cols", nargs="+", default=["text"], help="text columns, joined with ' | '"
+    )
+    ad.add_argument("--sep", help="field separator of a text file (default: sniffed)")
+    ad.add_argument("--out", type=Path, required=True, help="model directory to write")
+    _common(ad)
 
 
 def _evaluate(args: argparse.Namespace, log: Log) -> None:
@@ -179,7 +317,11 @@ def _evaluate(args: argparse.Namespace, log: Log) -> None:
     staged = atomic.temp_dir(out)
     try:  # the whole run is written aside, then swapped in: never a mix of two runs
         report = run_evaluation(
-            config, staged, lambda m: log(m.replace(str(staged), str(out))), threads=args.threads
+            config,
+            staged,
+            lambda m: log(m.replace(str(staged), str(out))),
+            threads=args.threads,
+            show_progress=log.show_progress,
         )
         atomic.publish_dir(staged, out)
     except BaseException:
@@ -200,7 +342,7 @@ def _train(args: argparse.Namespace, log: Log) -> None:
         raise ConfigError(f"--out {out}: a non-empty folder that is not a saved model")
     config = load_config(args.config, VOCABULARY)
     config.model(args.model)  # fails early, naming the configured models
-    train_model(config, args.model, out, log, threads=args.threads)
+    train_model(config, args.model, out, log, threads=args.threads, show_progress=log.show_progress)
 
 
 def _tune(args: argparse.Namespace, log: Log) -> None:
@@ -238,12 +380,11 @@ def _recommend(args: argparse.Namespace, log: Log) -> None:
         raise ConfigError(f"--k must be an int from 1 to {MAX_K}, got {args.k}")
     if args.chunk_size < 1:
         raise ConfigError(f"--chunk-size must be a positive int, got {args.chunk_size}")
+    if args.history is not None:
+        return _recommend_history(args, log)
     check_output(args.out)
     model = load(args.model)
-    k, n_items = args.k, len(model.item_map_)
-    if k > n_items:
-        log(f"warning: --k {k} is more than the {n_items} items the model knows; using {n_items}")
-        k = n_items
+    k = _capped_k(args.k, len(model.item_map_), log)
     users = read_user_ids(args.users, model.user_map_.ids.dtype) if args.users else None
     n_users = len(users) if users is not None else len(model.user_map_)
     log(f"recommending top {k} for {n_users} users")
@@ -255,7 +396,7 @@ def _recommend(args: argparse.Namespace, log: Log) -> None:
         chunk_size=args.chunk_size,
         exclude_seen=not args.include_seen,
         unknown="raise" if args.strict else args.unknown,
-        progress=log.progress,
+        show_progress=log.show_progress,
     )
     if summary.unknown_users:
         action = "skipped" if args.unknown == "skip" else "given popular items"
@@ -277,12 +418,115 @@ def _datasets(args: argparse.Namespace, log: Log) -> None:
     log(f"{args.name}: {ds.interactions} at {ds.path}")
 
 
+def _read_item_ids(args: argparse.Namespace, dtype: Any) -> Any:
+    import numpy as np
+
+    from recsys_embed.data.loaders import read_ids
+
+    ids: list[Any] = []
+    if args.items is not None:
+        ids.extend(read_ids(args.items, dtype, "item").tolist())
+    for value in args.item:
+        if dtype.kind in "iu":
+            if not value.lstrip("-").isdigit():
+                raise DataError(f"--item {value!r}: this model's item ids are integers")
+            ids.append(int(value))
+        else:
+            ids.append(value)
+    if args.items is None and not args.item:
+        return None
+    return np.asarray(ids, dtype=np.int64 if dtype.kind in "iu" else object)
+
+
+def _write_frame(frame: Any, out: Path | None) -> None:
+    """A frame to ``out`` (.csv / .parquet, atomically), or as CSV to stdout."""
+    from recsys_embed.atomic import atomic_write, write_parquet
+
+    if out is None:
+        sys.stdout.write(frame.write_csv())
+    elif out.suffix.lower() == ".csv":
+        atomic_write(out, lambda p: frame.write_csv(p))
+    else:
+        write_parquet(out, frame)
+
+
+def _similar(args: argparse.Namespace, log: Log) -> None:
+    from recsys_embed.batch import check_output
+    from recsys_embed.models.registry import load
+
+    if args.k < 1:
+        raise ConfigError(f"--k must be a positive int, got {args.k}")
+    if args.out is not None:
+        check_output(args.out)
+    model = load(args.model)
+    ids = _read_item_ids(args, model.item_map_.ids.dtype)
+    if ids is None:
+        ids = model.item_map_.ids
+    log(f"top {args.k} similar items for {len(ids)} items")
+    frame = model.similar_items(ids, k=args.k, output="polars")
+    _write_frame(frame, args.out)
+    if args.out is not None:
+        log(f"wrote {frame.height} rows to {args.out}")
+
+
+def _add_items(args: argparse.Namespace, log: Log) -> None:
+    from recsys_embed.data.loaders import read_item_text
+    from recsys_embed.models.registry import load
+
+    model = load(args.model)
+    add = getattr(model, "add_items", None)
+    if add is None:
+        raise ConfigError(
+            f"{args.model}: model type {model.name!r} cannot add items from text; "
+            "only text models can (lightfm-hybrid, text-knn)"
+        )
+    items = read_item_text(args.items, args.id_col, args.text_cols, sep=args.sep)
+    before = len(model.item_map_)
+    added = add(items)
+    path = model.save(args.out)
+    log(f"added {added} items ({before} -> {len(model.item_map_)}); saved to {path}")
+
+
+def _capped_k(k: int, n_items: int, log: Log) -> int:
+    if k > n_items:
+        log(f"warning: --k {k} is more than the {n_items} items the model knows; using {n_items}")
+    return min(k, n_items)
+
+
+def _recommend_history(args: argparse.Namespace, log: Log) -> None:
+    """``recommend --history``: fold-in for users unseen in training."""
+    from recsys_embed.batch import check_output
+    from recsys_embed.data.loaders import read_histories
+    from recsys_embed.models.registry import load
+
+    if args.users is not None:
+        raise ConfigError("--history and --users exclude each other")
+    check_output(args.out)
+    model = load(args.model)
+    k = _capped_k(args.k, len(model.item_map_), log)
+    histories = read_histories(args.history, model.item_map_.ids.dtype)
+    log(f"recommending top {k} for {len(histories)} users from their histories")
+    frame = model.recommend_for_history(
+        histories,
+        k=k,
+        exclude_seen=not args.include_seen,
+        output="polars",
+        chunk_size=args.chunk_size,
+    )
+    if model.last_unknown_history_items_:
+        log(f"{model.last_unknown_history_items_} history item(s) unknown to the model ignored")
+    _write_frame(frame, args.out)
+    log(f"wrote {frame.height} rows for {len(histories)} users to {args.out}")
+
+
 COMMANDS = {
     "evaluate": _evaluate,
     "train": _train,
     "tune": _tune,
     "recommend": _recommend,
     "datasets": _datasets,
+    "similar": _similar,
+    "add-items": _add_items,
 }
 
 
@@ -298,7 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         threads = None if args.threads == 0 else args.threads
         if args.threads == 0:  # the models take a count, not "all"
             args.threads = os.cpu_count() or 1
-        with threadpool_limits(limits=threads, user_api="blas"):
+        with threadpool_limits(limits=threads, user_api="blas"), log.library_lines():
             COMMANDS[args.command](args, log)
         return EXIT_OK
     except BaseException as exc:  # classified below; a traceback only with --verbose

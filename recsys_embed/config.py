@@ -5,12 +5,13 @@ Every error names the file, the table and the key, and says what is allowed.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from recsys_embed.errors import ConfigError
 
@@ -19,10 +20,11 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SPLIT_METHODS = ("random", "temporal", "leave_last", "cold_items", "given")
 MAX_SEED = 2**32 - 1  # numpy's legacy seeds and the libraries' take 32-bit unsigned ints
 MAX_K = 100_000  # a cut-off past which a top list is not a recommendation
 MAX_CHUNK = 1_000_000
+SplitMethod = Literal["random", "temporal", "leave_last", "cold_items", "given"]
+SPLIT_METHODS: tuple[SplitMethod, ...] = get_args(SplitMethod)
 DEFAULT_CONFIG = """\
 # The default run of `recsys-embed evaluate`: ml-latest-small (shipped in datasets/),
 # every rating an interaction, a per-user random 75/25 split, five models.
@@ -70,7 +72,7 @@ class Vocabulary:
     check_model: Callable[[str, dict[str, Any]], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ItemsConfig:
     path: Path
     id_col: str
@@ -80,7 +82,7 @@ class ItemsConfig:
     tag_col: str = "tag"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DataConfig:
     interactions: str  # a dataset name, or a resolved file path
     user_col: str | None = None
@@ -96,17 +98,17 @@ class DataConfig:
     is_dataset: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SplitConfig:
-    method: str = "random"
+    method: SplitMethod = "random"
     test_fraction: float = 0.25
-    stratify: str | None = "user"
+    stratify: Literal["user", "item"] | None = "user"
     seed: int = 42
     n_last: int = 1
     test: str | None = None  # method "given": the test file (a dataset's own file name, or a path)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EvaluateConfig:
     k: tuple[int, ...] = (10, 20)
     metrics: tuple[str, ...] = ("recall", "ndcg", "precision", "map")
@@ -114,29 +116,29 @@ class EvaluateConfig:
     exclude_train: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TuneConfig:
     """The ``[tune]`` table: how ``recsys-embed tune`` searches (see :mod:`recsys_embed.tuning`)."""
 
     metric: str = "ndcg@10"
-    validation: str = "random"
+    validation: Literal["random", "temporal"] = "random"
     validation_fraction: float = 0.2
     seed: int = 0
-    sampler: str = "auto"
+    sampler: Literal["auto", "random", "tpe"] = "auto"
     refit: bool = True
     trials: int = 20
     timeout: float | None = None
     space: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # model name -> ranges
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelConfig:
     name: str
     type: str
     params: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunConfig:
     data: DataConfig
     split: SplitConfig
@@ -255,26 +257,26 @@ def _data(source: str, base: Path, raw: Any, vocab: Vocabulary) -> DataConfig:
             raise it.fail("text_cols", "a non-empty list of column names")
         tags = it.get("tags_path", str)
         items = ItemsConfig(
-            _path(base, it.get("path", str, required=True)),
-            it.get("id_col", str, required=True),
-            tuple(cols),
-            it.get("sep", str),
-            _path(base, tags) if tags else None,
-            it.get("tag_col", str, "tag"),
+            path=_path(base, it.get("path", str, required=True)),
+            id_col=it.get("id_col", str, required=True),
+            text_cols=tuple(cols),
+            sep=it.get("sep", str),
+            tags_path=_path(base, tags) if tags else None,
+            tag_col=it.get("tag_col", str, "tag"),
         )
     min_weight = t.get("min_weight", float)
     return DataConfig(
-        target,
-        t.get("user_col", str),
-        t.get("item_col", str),
-        t.get("weight_col", str),
-        t.get("time_col", str),
-        t.get("sep", str),
-        t.get("has_header", bool, True),
-        min_weight,
-        t.get("binary", bool, False),
-        items,
-        is_dataset,
+        interactions=target,
+        user_col=t.get("user_col", str),
+        item_col=t.get("item_col", str),
+        weight_col=t.get("weight_col", str),
+        time_col=t.get("time_col", str),
+        sep=t.get("sep", str),
+        has_header=t.get("has_header", bool, True),
+        min_weight=min_weight,
+        binary=t.get("binary", bool, False),
+        items=items,
+        is_dataset=is_dataset,
     )
 
 
@@ -295,29 +297,35 @@ def _split(source: str, base: Path, raw: Any, is_dataset: bool) -> SplitConfig:
     if test is not None and not is_dataset:
         test = str(_path(base, test))
     return SplitConfig(
-        method,
-        frac,
-        None if stratify == "none" else stratify,
-        t.int_in("seed", 42, 0, MAX_SEED),
-        n_last,
-        test,
+        method=method,
+        test_fraction=frac,
+        stratify=None if stratify == "none" else stratify,
+        seed=t.int_in("seed", 42, 0, MAX_SEED),
+        n_last=n_last,
+        test=test,
     )
 
 
 def _evaluate(source: str, raw: Any, vocab: Vocabulary) -> EvaluateConfig:
     t = _Table(source, "evaluate", raw, ("k", "metrics", "chunk_size", "exclude_train"))
-    k = t.get("k", list, [10, 20])
-    if not k or not all(
-        isinstance(x, int) and not isinstance(x, bool) and 0 < x <= MAX_K for x in k
+    k = t.values.get("k", [10, 20])
+    if isinstance(k, int) and not isinstance(k, bool):
+        k = [k]  # k = 10 means [10]
+    if (
+        not isinstance(k, list)
+        or not k
+        or not all(isinstance(x, int) and not isinstance(x, bool) and 0 < x <= MAX_K for x in k)
     ):
-        raise t.fail("k", f"a non-empty list of positive ints up to {MAX_K}")
+        raise t.fail("k", f"a positive int or a non-empty list of positive ints up to {MAX_K}")
     metrics = t.get("metrics", list, ["recall", "ndcg", "precision", "map"])
     bad = [m for m in metrics if m not in vocab.metrics]
     if not metrics or bad:
         raise t.fail("metrics", f"a list of metric names from {list(vocab.metrics)}")
     chunk = t.int_in("chunk_size", 1024, 1, MAX_CHUNK)
     exclude = t.get("exclude_train", bool, True)
-    return EvaluateConfig(tuple(sorted(set(k))), tuple(metrics), chunk, exclude)
+    return EvaluateConfig(
+        k=tuple(sorted(set(k))), metrics=tuple(metrics), chunk_size=chunk, exclude_train=exclude
+    )
 
 
 def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
@@ -344,15 +352,15 @@ def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
             if not isinstance(value, list) or not value:
                 raise r.fail(key, "a list: [low, high], [low, high, 'log' | 'linear'] or choices")
     return TuneConfig(
-        metric,
-        t.choice("validation", ("random", "temporal"), "random"),
-        frac,
-        t.int_in("seed", 0, 0, MAX_SEED),
-        t.choice("sampler", ("auto", "random", "tpe"), "auto"),
-        t.get("refit", bool, True),
-        trials,
-        timeout,
-        space,
+        metric=metric,
+        validation=t.choice("validation", ("random", "temporal"), "random"),
+        validation_fraction=frac,
+        seed=t.int_in("seed", 0, 0, MAX_SEED),
+        sampler=t.choice("sampler", ("auto", "random", "tpe"), "auto"),
+        refit=t.get("refit", bool, True),
+        trials=trials,
+        timeout=timeout,
+        space=space,
     )
 
 
@@ -374,7 +382,7 @@ def _models(source: str, raw: Any, vocab: Vocabulary) -> tuple[ModelConfig, ...]
             vocab.check_model(kind, params)
         except ConfigError as exc:
             raise ConfigError(f"{source}: [models.{name}] {exc}") from None
-        out.append(ModelConfig(name, kind, params))
+        out.append(ModelConfig(name=name, type=kind, params=params))
     return tuple(out)
 
 
@@ -395,13 +403,13 @@ def parse_config(raw: dict[str, Any], source: str, base: Path, vocab: Vocabulary
     if stray:
         raise ConfigError(f"{source}: [tune.space.{stray[0]}] names no [models.{stray[0]}] table")
     return RunConfig(
-        data,
-        _split(source, base, raw.get("split", {}), data.is_dataset),
-        _evaluate(source, raw.get("evaluate", {}), vocab),
-        models,
-        source,
-        tune,
-        raw,
+        data=data,
+        split=_split(source, base, raw.get("split", {}), data.is_dataset),
+        evaluate=_evaluate(source, raw.get("evaluate", {}), vocab),
+        models=models,
+        source=source,
+        tune=tune,
+        raw=raw,
     )
 
 
@@ -452,3 +460,29 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, Path):
         return _toml_value(str(value))
     raise ConfigError(f"cannot write {type(value).__name__} to TOML")
+
+
+def resolved_config(config: RunConfig, models: dict[str, Any]) -> dict[str, Any]:
+    """The run as it was resolved: data, split, evaluate and every model's full parameters
+    (``models`` maps names to fitted or unfitted models: ``name`` and ``get_params()``)."""
+    data = {
+        k: (str(v) if isinstance(v, Path) else v)
+        for k, v in dataclasses.asdict(config.data).items()
+        if v is not None and k not in ("items", "is_dataset")
+    }
+    if config.data.items is not None:
+        data["items"] = {
+            k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
+            for k, v in dataclasses.asdict(config.data.items).items()
+            if v is not None
+        }
+    split = {k: v for k, v in dataclasses.asdict(config.split).items() if v is not None}
+    ev = {
+        k: list(v) if isinstance(v, tuple) else v
+        for k, v in dataclasses.asdict(config.evaluate).items()
+    }
+    mods = {
+        name: {"type": m.name, **{k: v for k, v in m.get_params().items() if v is not None}}
+        for name, m in models.items()
+    }
+    return {"data": data, "split": split, "evaluate": ev, "models": mods}

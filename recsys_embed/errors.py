@@ -28,3 +28,11 @@ class UnknownIdError(RecsysEmbedError, KeyError):
 
 class FitError(RecsysEmbedError, ArithmeticError):
     """A fit produced unusable factors (NaN or infinite): its parameters made it diverge."""
+
+
+class MemoryLimitError(ConfigError, MemoryError):
+    """A dense step would need more memory than is available; raised before it starts.
+
+    A ConfigError because the remedy is a setting (a smaller ``chunk_size``, another model, a
+    smaller catalogue); also a MemoryError for callers that catch those.
+    """

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import sys
 import time
+import types
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -15,7 +18,10 @@ from scipy import stats
 from recsys_embed import metrics as M
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import ConfigError
+from recsys_embed.memory import check_memory, dense_scores_bytes
 from recsys_embed.models.base import Recommender
+from recsys_embed.models.frames import top_lists_frame
+from recsys_embed.progress import counter
 
 METRICS = (
     "recall",
@@ -54,7 +60,7 @@ class Report:
     conventions: dict[str, Any]
     train: Interactions = field(repr=False)
     test: Interactions = field(repr=False)
-    ci: str = "normal"
+    ci: Literal["normal", "bootstrap"] = "normal"
     seed: int = 0
 
     def _counted(self, model: str, key: str) -> np.ndarray:
@@ -134,14 +140,50 @@ class Report:
 
     def recommendations(self) -> pl.DataFrame:
         """Top-k lists of every model: ``model, user_id, rank, item_id, score`` (external ids)."""
-        from recsys_embed.reports import recommendations_frame
-
         return recommendations_frame(self)
 
     def to_markdown(self) -> str:
-        from recsys_embed.reports import report_markdown
-
         return report_markdown(self)
+
+
+def _fmt(x: float) -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4f}"
+
+
+def report_markdown(report: Report) -> str:
+    """A table: one row per model, one column per metric@k, then fit and evaluation seconds."""
+    pairs = [(m, k) for m in report.metrics for k in report.ks]
+    cols = [f"{m}@{k}" for m, k in pairs]
+    lines = [
+        "| model | " + " | ".join(cols) + " | fit s | eval s |",
+        "|---|" + "---:|" * (len(cols) + 2),
+    ]
+    for name, res in report.results.items():
+        vals = [_fmt(report.mean(name, m, k)) for m, k in pairs]
+        fit = "" if res.fit_seconds is None else f"{res.fit_seconds:.2f}"
+        lines.append(f"| {name} | " + " | ".join(vals) + f" | {fit} | {res.eval_seconds:.2f} |")
+    conv = report.conventions
+    lines.append("")
+    lines.append(
+        f"Users: {conv['users']} ({len(report.user_idx)}). Ranking: {conv['ranking']}; "
+        f"{conv['excluded']}. Recall denominator: {conv['recall_denominator']}; NDCG ideal DCG "
+        f"over {'min(k, |relevant|)' if conv['ndcg_ideal'] == 'relevant' else 'k'} positions. "
+        f"Ties: {conv['ties']}."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def recommendations_frame(report: Report) -> pl.DataFrame:
+    """``model, user_id, rank, item_id, score`` for every evaluated user's top list (no padding)."""
+    users = report.train.user_map.ids[report.user_idx]
+    item_ids = report.train.item_map.ids
+    frames = [
+        top_lists_frame(users, item_ids[np.maximum(res.top_idx, 0)], res.top_scores)
+        .with_columns(pl.lit(name).alias("model"), pl.col("score").cast(pl.Float64))
+        .select("model", "user_id", "rank", "item_id", "score")
+        for name, res in report.results.items()
+    ]
+    return pl.concat(frames) if frames else pl.DataFrame()
 
 
 def _truth_rows(
@@ -179,12 +221,13 @@ def evaluate(
     metrics: Sequence[str] = ("recall", "ndcg", "precision", "map"),
     candidates: Any = None,
     chunk_size: int = 1024,
-    recall_denominator: str = "relevant",
-    ideal: str = "relevant",
+    recall_denominator: Literal["relevant", "min_k"] = "relevant",
+    ideal: Literal["relevant", "k"] = "relevant",
     only_with_recommendations: bool = False,
-    ci: str = "normal",
+    ci: Literal["normal", "bootstrap"] = "normal",
     seed: int = 0,
     exclude_train: bool = True,
+    show_progress: bool | None = None,
 ) -> Report:
     """Evaluate fitted models on a split; fits nothing.
 
@@ -196,7 +239,11 @@ def evaluate(
     ``chunk_size`` users at a time, so memory is bounded by ``chunk_size x n_items`` scores.
     Conventions are those of :mod:`recsys_embed.metrics`, recorded in ``report.conventions``.
     ``ci`` is ``"normal"`` (mean +- 1.96 standard errors) or ``"bootstrap"`` (percentile, 1000
-    resamples of users).
+    resamples of users). ``show_progress``: a bar over the scored chunks on a terminal, log
+    lines off it (None), always a bar (True) or nothing (False); see :mod:`recsys_embed.progress`.
+
+    ``test`` must be in ``train``'s id space: from a split of one :class:`Interactions`, or
+    your own frame read with ``Interactions.from_frame(df, ..., like=train)``.
     """
     ks = sorted({int(x) for x in k})
     if not ks or ks[0] < 1:
@@ -207,7 +254,11 @@ def evaluate(
     if ci not in ("normal", "bootstrap"):
         raise ConfigError(f"ci must be 'normal' or 'bootstrap', got {ci!r}")
     if test.user_map != train.user_map or test.item_map != train.item_map:
-        raise ConfigError("train and test must share one id space (use recsys_embed.split)")
+        raise ConfigError(
+            "train and test must share one id space: split one Interactions with "
+            "recsys_embed.split, or read the test frame with "
+            "Interactions.from_frame(df, ..., like=train)"
+        )
     _check_models(models, train)
     cand = None if candidates is None else np.unique(train.item_map.indices(candidates))
     cand_mask = None
@@ -220,13 +271,23 @@ def evaluate(
     item_counts = np.bincount(train.matrix.indices, minlength=train.n_items)
     seen = train.matrix if exclude_train else sp.csr_matrix(train.matrix.shape, dtype=np.float32)
     n_catalogue = train.n_items if cand is None else len(cand)
+    check_memory(
+        dense_scores_bytes(
+            min(chunk_size, len(user_idx)), max(len(m.item_map_) for m in models.values())
+        ),
+        f"evaluating {min(chunk_size, len(user_idx))} users at a time (chunk_size)",
+        "lower chunk_size",
+    )
     results = {}
+    n_chunks = -(-len(user_idx) // chunk_size)
+    bar = counter(total=n_chunks * len(models), desc="evaluate", show=show_progress, unit="chunk")
     for name, model in models.items():
         start = time.perf_counter()
         tops, vals, aucs = [], [], []
         model_cand = cand
         if cand is None and len(model.item_map_) > train.n_items:
             model_cand = np.arange(train.n_items)  # rank the split's items only
+        bar.set_postfix(model=name)
         for s in range(0, len(user_idx), chunk_size):
             rows = user_idx[s : s + chunk_size]
             scores = model.scores_for_users(rows, model_cand)
@@ -239,6 +300,7 @@ def evaluate(
             idx, sc = model.rank_scores(scores, kmax, seen[rows], model_cand)
             tops.append(idx)
             vals.append(sc)
+            bar.update(1)
         top = np.vstack(tops) if tops else np.zeros((0, kmax), dtype=np.int64)
         top_scores = np.vstack(vals) if vals else np.zeros((0, kmax), dtype=np.float32)
         truth = _truth_rows(test, user_idx, cand_mask)
@@ -269,6 +331,7 @@ def evaluate(
             getattr(model, "fit_seconds_", None),
             time.perf_counter() - start,
         )
+    bar.close()
     conventions = {
         "users": "users with >= 1 test item"
         + (" among the candidates" if cand is not None else ""),
@@ -286,9 +349,30 @@ def evaluate(
 
 
 def fit_and_evaluate(
-    models: Mapping[str, Recommender], train: Interactions, test: Interactions, **kwargs: Any
+    models: Mapping[str, Recommender],
+    train: Interactions,
+    test: Interactions,
+    item_text: Any = None,
+    *,
+    show_progress: bool | None = None,
+    **kwargs: Any,
 ) -> Report:
-    """Fit each model on ``train`` (recording fit seconds), then :func:`evaluate`."""
+    """Fit each model on ``train`` (recording fit seconds), then :func:`evaluate`.
+
+    ``item_text`` (a frame with ``item_id`` and ``text``, or ``{item_id: text}``) goes to every
+    fit: the text models read it, the others ignore it.
+    """
     for model in models.values():
-        model.fit(train)
-    return evaluate(models, train, test, **kwargs)
+        model.fit(train, item_text, show_progress=show_progress)
+    return evaluate(models, train, test, show_progress=show_progress, **kwargs)
+
+
+class _CallableModule(types.ModuleType):
+    """``recsys_embed.evaluate`` is also the function: ``rse.evaluate(models, train, test)``
+    works whether the name resolves to this module or to the function."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Report:
+        return evaluate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

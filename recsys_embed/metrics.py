@@ -31,6 +31,8 @@ Ties in scores are broken before these functions, by ``models.topk`` (lower item
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.stats import rankdata
@@ -81,7 +83,10 @@ def hits_at_k(top_idx: np.ndarray, truth: sp.csr_matrix, k: int) -> np.ndarray:
 
 
 def recall_at_k(
-    top_idx: np.ndarray, truth: sp.csr_matrix, k: int, denominator: str = "relevant"
+    top_idx: np.ndarray,
+    truth: sp.csr_matrix,
+    k: int,
+    denominator: Literal["relevant", "min_k"] = "relevant",
 ) -> np.ndarray:
     """hits / |relevant| (or / min(k, |relevant|) with ``denominator="min_k"``)."""
     if denominator not in ("relevant", "min_k"):
@@ -106,7 +111,7 @@ def ndcg_at_k(
     truth: sp.csr_matrix,
     k: int,
     graded: bool = False,
-    ideal: str = "relevant",
+    ideal: Literal["relevant", "k"] = "relevant",
 ) -> np.ndarray:
     """NDCG@k; binary gains, or the truth values with ``graded=True``. See module conventions."""
     if ideal not in ("relevant", "k"):

@@ -7,22 +7,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
-from recsys_embed import __version__
 from recsys_embed.atomic import write_text
-from recsys_embed.config import DataConfig, RunConfig, SplitConfig, Vocabulary, to_toml
-from recsys_embed.data import splits
+from recsys_embed.config import RunConfig, Vocabulary, resolved_config, to_toml
 from recsys_embed.data.interactions import Interactions
-from recsys_embed.data.loaders import read_interactions, read_item_text
+from recsys_embed.data.loaders import read_interactions, read_item_text, read_user_ids
 from recsys_embed.data.movielens import (
     DATASETS,
-    find_local,
     load_dataset,
-    read_ratings_file,
-    spec,
 )
+from recsys_embed.data.splits import make_split, read_test_pairs
 from recsys_embed.data.transforms import filter_min_weight
 from recsys_embed.errors import ConfigError
 from recsys_embed.evaluate import METRICS, Report, evaluate
@@ -32,8 +27,25 @@ from recsys_embed.models.params import check_params
 from recsys_embed.models.registry import REGISTRY, create, library_versions
 from recsys_embed.reports import plot_metrics, write_artifacts
 from recsys_embed.tuning.search import TuneResult, tune
+from recsys_embed.version import __version__
 
 Log = Callable[[str], None]
+
+# make_split, read_test_pairs, read_user_ids and resolved_config live next to what they
+# belong to (splits, loaders, config); they stay importable from here
+__all__ = [
+    "VOCABULARY",
+    "build_model",
+    "fit_model",
+    "load_data",
+    "make_split",
+    "read_test_pairs",
+    "read_user_ids",
+    "resolved_config",
+    "run_evaluation",
+    "run_tuning",
+    "train_model",
+]
 
 
 def _check_model(kind: str, params: dict[str, Any]) -> None:
@@ -85,35 +97,6 @@ def load_data(config: RunConfig) -> tuple[Interactions, pl.DataFrame | None]:
     return inter, items
 
 
-def read_test_pairs(d: DataConfig, test: str) -> Interactions:
-    """The test file of a ``given`` split: in the dataset's folder and layout, or like [data]."""
-    if d.is_dataset:  # load_data has found (or fetched) the folder; no second read
-        folder = find_local(spec(d.interactions), None) or load_dataset(d.interactions).path
-        return read_ratings_file(d.interactions, folder / test)
-    cols = (d.user_col or "", d.item_col or "", d.weight_col, d.time_col)
-    return read_interactions(test, *cols, sep=d.sep, has_header=d.has_header)
-
-
-def make_split(
-    inter: Interactions, s: SplitConfig, data: DataConfig | None = None
-) -> tuple[Interactions, Interactions, np.ndarray | None]:
-    """``(train, test, candidates)``; candidates are the cold item ids for ``cold_items``."""
-    if s.method == "given":
-        if data is None or s.test is None:
-            raise ConfigError("a 'given' split needs the [data] table and a test file")
-        return (*splits.given_split(inter, read_test_pairs(data, s.test)), None)
-    if s.method == "random":
-        train, test = splits.random_split(inter, s.test_fraction, s.stratify, s.seed)
-    elif s.method == "temporal":
-        train, test = splits.temporal_split(inter, s.test_fraction, seed=s.seed)
-    elif s.method == "leave_last":
-        train, test = splits.leave_last_n(inter, s.n_last, seed=s.seed)
-    else:
-        train, test = splits.cold_item_split(inter, s.test_fraction, s.seed)
-        return train, test, train.item_map.external(splits.cold_items(train, test))
-    return train, test, None
-
-
 def build_model(config: RunConfig, name: str, threads: int | None = None) -> Recommender:
     m = config.model(name)
     params = dict(m.params)
@@ -126,38 +109,22 @@ def build_model(config: RunConfig, name: str, threads: int | None = None) -> Rec
 
 
 def fit_model(
-    model: Recommender, name: str, train: Interactions, items: pl.DataFrame | None
+    model: Recommender,
+    name: str,
+    train: Interactions,
+    items: pl.DataFrame | None,
+    show_progress: bool | None = None,
 ) -> None:
     """Fit, handing item text to the models that need it."""
-    registry.fit(model, train, items, what=f"[models.{name}]")
-
-
-def resolved_config(config: RunConfig, models: dict[str, Recommender]) -> dict[str, Any]:
-    data = {
-        k: (str(v) if isinstance(v, Path) else v)
-        for k, v in dataclasses.asdict(config.data).items()
-        if v is not None and k not in ("items", "is_dataset")
-    }
-    if config.data.items is not None:
-        data["items"] = {
-            k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
-            for k, v in dataclasses.asdict(config.data.items).items()
-            if v is not None
-        }
-    split = {k: v for k, v in dataclasses.asdict(config.split).items() if v is not None}
-    ev = {
-        k: list(v) if isinstance(v, tuple) else v
-        for k, v in dataclasses.asdict(config.evaluate).items()
-    }
-    mods = {
-        name: {"type": m.name, **{k: v for k, v in m.get_params().items() if v is not None}}
-        for name, m in models.items()
-    }
-    return {"data": data, "split": split, "evaluate": ev, "models": mods}
+    registry.fit(model, train, items, what=f"[models.{name}]", show_progress=show_progress)
 
 
 def run_evaluation(
-    config: RunConfig, out_dir: str | Path, log: Log, threads: int | None = None
+    config: RunConfig,
+    out_dir: str | Path,
+    log: Log,
+    threads: int | None = None,
+    show_progress: bool | None = None,
 ) -> Report:
     """Load, split, fit every configured model, evaluate, and write the run's files."""
     out = Path(out_dir)
@@ -170,7 +137,7 @@ def run_evaluation(
     for m in config.models:
         model = build_model(config, m.name, threads)
         log(f"fitting {m.name} ({m.type})")
-        fit_model(model, m.name, train, items)
+        fit_model(model, m.name, train, items, show_progress)
         log(f"fitted {m.name} in {model.fit_seconds_:.2f}s")
         models[m.name] = model
     log("evaluating")
@@ -183,6 +150,7 @@ def run_evaluation(
         candidates=candidates,
         chunk_size=config.evaluate.chunk_size,
         exclude_train=config.evaluate.exclude_train,
+        show_progress=show_progress,
     )
     extra = {
         "dataset": {
@@ -206,13 +174,18 @@ def run_evaluation(
 
 
 def train_model(
-    config: RunConfig, name: str, out_dir: str | Path, log: Log, threads: int | None = None
+    config: RunConfig,
+    name: str,
+    out_dir: str | Path,
+    log: Log,
+    threads: int | None = None,
+    show_progress: bool | None = None,
 ) -> Path:
     """Fit one configured model on all the data (no split) and save it."""
     inter, items = load_data(config)
     model = build_model(config, name, threads)
     log(f"fitting {name} on {inter.nnz} interactions")
-    fit_model(model, name, inter, items)
+    fit_model(model, name, inter, items, show_progress)
     path = model.save(out_dir)
     log(f"saved {name} to {path} ({model.fit_seconds_:.2f}s fit)")
     return path
@@ -267,34 +240,3 @@ def run_tuning(
     params = {k: v for k, v in result.params.items() if v is not None and k != "num_threads"}
     write_text(Path(out_dir) / "best.toml", to_toml({"models": {name: {"type": m.type, **params}}}))
     return result
-
-
-def read_user_ids(path: str | Path, id_dtype: np.dtype) -> np.ndarray:
-    """User ids, one per line (.txt) or a ``user_id`` column (.csv / .parquet)."""
-    from recsys_embed.data.loaders import read_table
-    from recsys_embed.errors import DataError
-
-    path = Path(path)
-    if path.suffix.lower() in (".csv", ".parquet", ".pq", ".tsv"):
-        frame = read_table(path, string_cols=["user_id"])
-        if "user_id" not in frame.columns:
-            raise DataError(f"{path}: needs a user_id column; found {frame.columns}")
-        values = frame["user_id"].drop_nulls().cast(pl.String).to_list()
-    else:
-        if not path.is_file():
-            raise DataError(f"{path}: file not found")
-        values = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    if id_dtype.kind in "iu":
-        bad = [v for v in values if not (v.lstrip("-").isascii() and v.lstrip("-").isdigit())]
-        if bad:
-            raise DataError(
-                f"{path}: user id {bad[0]!r} is not an integer, as this model's ids are"
-            )
-        big = [v for v in values if len(v) > 20 or not -(2**63) <= int(v) < 2**63]
-        if big:
-            raise DataError(
-                f"{path}: user id {big[0][:40]!r} is outside the 64-bit integer range of this "
-                "model's ids"
-            )
-        return np.asarray([int(v) for v in values], dtype=np.int64)
-    return np.asarray(values, dtype=object)

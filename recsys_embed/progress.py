@@ -119,3 +119,10 @@ def progress(
 ) -> Progress[T]:
     """A :class:`Progress` over ``iterable`` (or counted by hand with ``update``)."""
     return Progress(iterable, total=total, desc=desc, show=show, unit=unit)
+
+
+def counter(
+    *, total: int | None = None, desc: str = "", show: bool | None = None, unit: str = "it"
+) -> Progress[None]:
+    """A :class:`Progress` counted by hand with ``update(n)`` (no iterable to wrap)."""
+    return Progress(None, total=total, desc=desc, show=show, unit=unit)

@@ -5,56 +5,20 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import polars as pl
 
 from recsys_embed.atomic import atomic_write, write_parquet, write_text
-from recsys_embed.batch import top_lists_frame
+from recsys_embed.evaluate import Report, recommendations_frame, report_markdown
 
-if TYPE_CHECKING:
-    from recsys_embed.evaluate import Report
-
-
-def _fmt(x: float) -> str:
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4f}"
-
-
-def report_markdown(report: Report) -> str:
-    """A table: one row per model, one column per metric@k, then fit and evaluation seconds."""
-    pairs = [(m, k) for m in report.metrics for k in report.ks]
-    cols = [f"{m}@{k}" for m, k in pairs]
-    lines = [
-        "| model | " + " | ".join(cols) + " | fit s | eval s |",
-        "|---|" + "---:|" * (len(cols) + 2),
-    ]
-    for name, res in report.results.items():
-        vals = [_fmt(report.mean(name, m, k)) for m, k in pairs]
-        fit = "" if res.fit_seconds is None else f"{res.fit_seconds:.2f}"
-        lines.append(f"| {name} | " + " | ".join(vals) + f" | {fit} | {res.eval_seconds:.2f} |")
-    conv = report.conventions
-    lines.append("")
-    lines.append(
-        f"Users: {conv['users']} ({len(report.user_idx)}). Ranking: {conv['ranking']}; "
-        f"{conv['excluded']}. Recall denominator: {conv['recall_denominator']}; NDCG ideal DCG "
-        f"over {'min(k, |relevant|)' if conv['ndcg_ideal'] == 'relevant' else 'k'} positions. "
-        f"Ties: {conv['ties']}."
-    )
-    return "\n".join(lines) + "\n"
-
-
-def recommendations_frame(report: Report) -> pl.DataFrame:
-    """``model, user_id, rank, item_id, score`` for every evaluated user's top list (no padding)."""
-    users = report.train.user_map.ids[report.user_idx]
-    item_ids = report.train.item_map.ids
-    frames = [
-        top_lists_frame(users, item_ids[np.maximum(res.top_idx, 0)], res.top_scores)
-        .with_columns(pl.lit(name).alias("model"), pl.col("score").cast(pl.Float64))
-        .select("model", "user_id", "rank", "item_id", "score")
-        for name, res in report.results.items()
-    ]
-    return pl.concat(frames) if frames else pl.DataFrame()
+__all__ = [
+    "metrics_json",
+    "plot_metrics",
+    "recommendations_frame",
+    "report_markdown",
+    "write_artifacts",
+]
 
 
 def write_artifacts(

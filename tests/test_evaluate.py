@@ -10,7 +10,7 @@ from recsys_embed import metrics as M
 from recsys_embed import models
 from recsys_embed.evaluate import evaluate
 from recsys_embed.reports import plot_metrics, write_artifacts
-from tests.test_models_contract import planted
+from recsys_embed.testing import planted
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from recsys_embed import models, weight_matrix
-from tests.test_models_contract import planted
+from recsys_embed.testing import planted
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_lightfm_with_item_features_equals_predict(train):
 def test_hybrid_scores_equal_predict_and_added_items_match_lightfm(train):
     import scipy.sparse as sp
 
-    from tests.test_models_contract import planted_text
+    from recsys_embed.testing import planted_text
 
     model = models.create(
         "lightfm-hybrid", no_components=6, epochs=3, word2vec_dim=6, token_features=True

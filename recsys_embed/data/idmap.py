@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,7 @@ class IdMap:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def indices(self, ids: Any, missing: str = "raise") -> np.ndarray:
+    def indices(self, ids: Any, missing: Literal["raise", "mask"] = "raise") -> np.ndarray:
         """Dense indices (int64) of external ids.
 
         ``missing="raise"`` raises :class:`UnknownIdError` naming the unknown ids;

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -39,6 +39,7 @@ class Interactions:
     timestamps: np.ndarray | None = None
     n_duplicates: int = 0
     source: str | None = field(default=None, compare=False)
+    n_unknown_dropped: int = 0  # rows dropped by from_frame(..., like=, unknown="drop")
 
     # ---- constructors -------------------------------------------------------------------
     @classmethod
@@ -51,6 +52,8 @@ class Interactions:
         time_col: str | None = None,
         *,
         source: str | None = None,
+        like: Interactions | None = None,
+        unknown: Literal["raise", "drop"] = "raise",
     ) -> Interactions:
         """Build from a pandas or polars frame with one row per interaction.
 
@@ -60,6 +63,11 @@ class Interactions:
         weights, weights that overflow or underflow float32 (alone, or summed over duplicates),
         and null timestamps raise :class:`DataError` naming ``source``, the column and the first
         offending row (0-based, header excluded), or the merged (user, item) pair.
+
+        ``like=train`` builds the interactions in ``train``'s id space (its id maps, shared),
+        as a test or holdout set for :func:`recsys_embed.evaluate`. Ids ``train`` does not
+        know raise :class:`DataError` naming the first few (``unknown="raise"``), or their
+        rows are dropped and counted in ``n_unknown_dropped`` (``unknown="drop"``).
         """
         from recsys_embed.data.validate import validated_columns
 
@@ -67,6 +75,8 @@ class Interactions:
         users, items, weights, times = validated_columns(
             frame, user_col, item_col, weight_col, time_col, source
         )
+        if like is not None:
+            return _in_id_space(like, users, items, weights, times, source, unknown)
         user_ids, user_idx = _encode(users)
         item_ids, item_idx = _encode(items)
         return cls.from_indices(
@@ -220,6 +230,47 @@ class Interactions:
         if self.timestamps is not None:
             cols["timestamp"] = pl.Series("timestamp", self.timestamps)
         return pl.DataFrame(cols)
+
+
+def _in_id_space(
+    like: Interactions,
+    users: pl.Series,
+    items: pl.Series,
+    weights: np.ndarray | None,
+    times: np.ndarray | None,
+    source: str | None,
+    unknown: str,
+) -> Interactions:
+    """Rows mapped into ``like``'s id maps (see ``from_frame(like=...)``)."""
+    if unknown not in ("raise", "drop"):
+        raise DataError(f"unknown must be 'raise' or 'drop', got {unknown!r}")
+    u_idx = like.user_map.indices(users.to_numpy(), missing="mask")
+    i_idx = like.item_map.indices(items.to_numpy(), missing="mask")
+    keep = (u_idx >= 0) & (i_idx >= 0)
+    if unknown == "raise" and not keep.all():
+        where = f"{source}: " if source else ""
+        parts = []
+        for kind, series, idx in (("user", users, u_idx), ("item", items, i_idx)):
+            missing = pl.Series(series.to_numpy()[idx < 0]).unique(maintain_order=True)
+            if len(missing):
+                shown = ", ".join(repr(x) for x in missing.head(5).to_list())
+                more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+                parts.append(f"{len(missing)} {kind} id(s) ({shown}{more})")
+        raise DataError(
+            f"{where}{' and '.join(parts)} are not in the id space of like= "
+            f"(first unknown at row {int(np.flatnonzero(~keep)[0])}); "
+            "pass unknown='drop' to drop and count those rows"
+        )
+    out = Interactions.from_indices(
+        u_idx[keep],
+        i_idx[keep],
+        like.user_map,
+        like.item_map,
+        weights=None if weights is None else weights[keep],
+        timestamps=None if times is None else times[keep],
+        source=source,
+    )
+    return replace(out, n_unknown_dropped=int((~keep).sum()))
 
 
 def _ids_series(name: str, ids: np.ndarray) -> pl.Series:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from recsys_embed.data.interactions import Interactions
@@ -299,3 +300,67 @@ def item_tags(path: str | Path, item_col: str, tag_col: str = "tag") -> pl.DataF
         .group_by("item_id", maintain_order=True)
         .agg(pl.col(tag_col).str.join(" | ").alias("tags"))
     )
+
+
+def read_user_ids(path: str | Path, id_dtype: np.dtype) -> np.ndarray:
+    """User ids, one per line (.txt) or a ``user_id`` column (.csv / .parquet)."""
+    return read_ids(path, id_dtype, "user")
+
+
+def read_ids(path: str | Path, id_dtype: np.dtype, kind: str = "user") -> np.ndarray:
+    """Ids, one per line (.txt) or a ``{kind}_id`` column (.csv / .parquet), typed like
+    ``id_dtype`` (a model's id dtype): integer ids must be integers."""
+    col = f"{kind}_id"
+    path = Path(path)
+    if path.suffix.lower() in (".csv", ".parquet", ".pq", ".tsv"):
+        frame = read_table(path, string_cols=[col])
+        if col not in frame.columns:
+            raise DataError(f"{path}: needs a {col} column; found {frame.columns}")
+        values = frame[col].drop_nulls().cast(pl.String).to_list()
+    else:
+        if not path.is_file():
+            raise DataError(f"{path}: file not found")
+        values = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if id_dtype.kind in "iu":
+        bad = [v for v in values if not (v.lstrip("-").isascii() and v.lstrip("-").isdigit())]
+        if bad:
+            raise DataError(
+                f"{path}: {kind} id {bad[0]!r} is not an integer, as this model's ids are"
+            )
+        big = [v for v in values if len(v) > 20 or not -(2**63) <= int(v) < 2**63]
+        if big:
+            raise DataError(
+                f"{path}: {kind} id {big[0][:40]!r} is outside the 64-bit integer range of this "
+                "model's ids"
+            )
+        return np.asarray([int(v) for v in values], dtype=np.int64)
+    return np.asarray(values, dtype=object)
+
+
+def read_histories(path: str | Path, item_dtype: np.dtype) -> dict[Any, list[Any]]:
+    """New users' histories: ``{user_id: [item ids]}`` from a file with ``user_id`` and
+    ``item_id`` columns (.csv/.tsv/.parquet), users in first-seen order.
+
+    Item ids must be integers when the model's are (``item_dtype``); user ids become ints when
+    every one is a plain integer, as in :func:`read_interactions`.
+    """
+    path = Path(path)
+    frame = read_table(path, string_cols=["user_id", "item_id"])
+    require_columns(frame, ["user_id", "item_id"], str(path))
+    frame = frame.select(pl.col("user_id").cast(pl.String), pl.col("item_id").cast(pl.String))
+    for col in ("user_id", "item_id"):
+        nulls = frame[col].is_null()
+        if nulls.any():
+            raise DataError(f"{path}: column {col!r} has a missing id at row {nulls.arg_max()}")
+    frame = _int_if_exact(frame, ["user_id"])
+    if item_dtype.kind in "iu":
+        as_int = frame["item_id"].str.to_integer(strict=False)
+        if as_int.null_count():
+            row = int(as_int.is_null().arg_max() or 0)
+            raise DataError(
+                f"{path}: item id {frame['item_id'][row]!r} at row {row} is not an integer, "
+                "as this model's item ids are"
+            )
+        frame = frame.with_columns(as_int.alias("item_id"))
+    grouped = frame.group_by("user_id", maintain_order=True).agg(pl.col("item_id"))
+    return dict(zip(grouped["user_id"].to_list(), grouped["item_id"].to_list(), strict=True))

@@ -13,9 +13,14 @@ keeps at least one train interaction (so a group of one stays entirely in train)
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
+from recsys_embed.config import DataConfig, SplitConfig
 from recsys_embed.data.interactions import Interactions
+from recsys_embed.data.loaders import read_interactions
+from recsys_embed.data.movielens import find_local, load_dataset, read_ratings_file, spec
 from recsys_embed.errors import ConfigError, DataError
 
 Split = tuple[Interactions, Interactions]
@@ -53,7 +58,7 @@ def _last_in_group(group: np.ndarray, order_key: np.ndarray, n_test: np.ndarray)
 def random_split(
     inter: Interactions,
     test_fraction: float = 0.25,
-    stratify: str | None = "user",
+    stratify: Literal["user", "item"] | None = "user",
     seed: int = 42,
 ) -> Split:
     """Random holdout of interactions.
@@ -183,3 +188,33 @@ def cold_items(train: Interactions, test: Interactions) -> np.ndarray:
     in_train = np.bincount(train.item_idx, minlength=train.n_items) > 0
     in_test = np.bincount(test.item_idx, minlength=test.n_items) > 0
     return np.flatnonzero(in_test & ~in_train)
+
+
+# ---- a split as a run config describes it ----------------------------------------------
+def read_test_pairs(d: DataConfig, test: str) -> Interactions:
+    """The test file of a ``given`` split: in the dataset's folder and layout, or like [data]."""
+    if d.is_dataset:  # load_data has found (or fetched) the folder; no second read
+        folder = find_local(spec(d.interactions), None) or load_dataset(d.interactions).path
+        return read_ratings_file(d.interactions, folder / test)
+    cols = (d.user_col or "", d.item_col or "", d.weight_col, d.time_col)
+    return read_interactions(test, *cols, sep=d.sep, has_header=d.has_header)
+
+
+def make_split(
+    inter: Interactions, s: SplitConfig, data: DataConfig | None = None
+) -> tuple[Interactions, Interactions, np.ndarray | None]:
+    """``(train, test, candidates)``; candidates are the cold item ids for ``cold_items``."""
+    if s.method == "given":
+        if data is None or s.test is None:
+            raise ConfigError("a 'given' split needs the [data] table and a test file")
+        return (*given_split(inter, read_test_pairs(data, s.test)), None)
+    if s.method == "random":
+        train, test = random_split(inter, s.test_fraction, s.stratify, s.seed)
+    elif s.method == "temporal":
+        train, test = temporal_split(inter, s.test_fraction, seed=s.seed)
+    elif s.method == "leave_last":
+        train, test = leave_last_n(inter, s.n_last, seed=s.seed)
+    else:
+        train, test = cold_item_split(inter, s.test_fraction, s.seed)
+        return train, test, train.item_map.external(cold_items(train, test))
+    return train, test, None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import scipy.sparse as sp
@@ -10,7 +10,8 @@ import scipy.sparse as sp
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import ConfigError
 
-WEIGHTINGS = ("raw", "binary", "log", "confidence", "bm25", "tfidf")
+Weighting = Literal["raw", "binary", "log", "confidence", "bm25", "tfidf"]
+WEIGHTINGS: tuple[Weighting, ...] = get_args(Weighting)
 
 
 def _with_data(matrix: sp.csr_matrix, data: np.ndarray) -> sp.csr_matrix:
@@ -21,7 +22,7 @@ def _with_data(matrix: sp.csr_matrix, data: np.ndarray) -> sp.csr_matrix:
     return out
 
 
-def weight_matrix(matrix: sp.csr_matrix, scheme: str = "raw", **params: Any) -> sp.csr_matrix:
+def weight_matrix(matrix: sp.csr_matrix, scheme: Weighting = "raw", **params: Any) -> sp.csr_matrix:
     """A re-weighted float32 copy of ``matrix`` (same sparsity pattern).
 
     Schemes: ``raw`` (w), ``binary`` (1), ``log`` (log(1 + w)), ``confidence``

@@ -12,6 +12,7 @@ from recsys_embed.data.interactions import Interactions
 from recsys_embed.data.transforms import WEIGHTINGS, weight_matrix
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.params import Param
+from recsys_embed.progress import counter
 
 
 class ALS(Recommender):
@@ -60,7 +61,14 @@ class ALS(Recommender):
                 random_state=p["random_state"],
                 num_threads=p["num_threads"],
             )
-            model.fit(weight_matrix(train.matrix, p["weighting"]), show_progress=False)
+            with counter(
+                total=p["iterations"], desc="als", show=self._show_progress, unit="iteration"
+            ) as bar:
+                model.fit(
+                    weight_matrix(train.matrix, p["weighting"]),
+                    show_progress=False,
+                    callback=lambda *_: bar.update(1),
+                )
         return np.asarray(model.user_factors), np.asarray(model.item_factors)
 
     def _fold_in_confidence(self, history: sp.csr_matrix) -> tuple[np.ndarray, float]:

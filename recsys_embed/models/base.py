@@ -12,21 +12,23 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
 
-from recsys_embed import __version__
 from recsys_embed.data.idmap import IdMap, as_id_array
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import ConfigError, DataError, FitError, NotFittedError
+from recsys_embed.memory import check_memory, dense_scores_bytes
 from recsys_embed.models import persist
 from recsys_embed.models.foldin import implicit_least_squares, out_fixed
+from recsys_embed.models.frames import Output, check_output, to_output, top_lists_frame
 from recsys_embed.models.params import Param, check_params, reject_unknown
 from recsys_embed.models.topk import mask_rows, topk
+from recsys_embed.progress import progress
 
 FOLD_IN_PARAMS = {
     "fold_in_alpha": Param(
@@ -55,7 +57,26 @@ class Recommender(ABC):
         self.params = {k: params.get(k, p.default) for k, p in self.PARAMS.items()}
 
     def get_params(self) -> dict[str, Any]:
+        """The model's parameters, as given to ``__init__`` (defaults filled in)."""
         return dict(self.params)
+
+    def set_params(self, **params: Any) -> Recommender:
+        """Change parameters (checked now, like ``create``); takes effect at the next ``fit``.
+
+        Returns ``self``. A fitted model keeps its factors until it is fitted again.
+        """
+        reject_unknown(type(self).__name__, self.PARAMS, params)
+        self.params = check_params(type(self).__name__, self.PARAMS, {**self.params, **params})
+        return self
+
+    def clone(self, **params: Any) -> Recommender:
+        """A new, unfitted model of the same class and parameters (``params`` override)."""
+        return type(self)(**{**self.params, **params})
+
+    @property
+    def is_fitted(self) -> bool:
+        """True once ``fit`` (or ``load``) has given the model its factors."""
+        return hasattr(self, "item_factors_")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
@@ -113,7 +134,7 @@ class Recommender(ABC):
         self.item_factors_ = np.ascontiguousarray(item_factors, dtype=np.float32)
 
     def _require_fitted(self) -> None:
-        if not hasattr(self, "item_factors_"):
+        if not self.is_fitted:
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
 
     # ---- ranking --------------------------------------------------------------------------
@@ -183,26 +204,35 @@ class Recommender(ABC):
         k: int = 10,
         exclude_seen: bool = True,
         items: Any = None,
-        unknown: str = "raise",
+        unknown: Literal["raise", "popular"] = "raise",
         chunk_size: int = 1024,
-    ) -> tuple[np.ndarray, np.ndarray]:
+        *,
+        output: Output = "arrays",
+        show_progress: bool | None = False,
+    ) -> Any:
         """Top-``k`` items for each user: ``(item_ids, scores)``, each of shape (n_users, k).
 
         ``items`` restricts ranking to those item ids. ``unknown="raise"`` raises
         :class:`UnknownIdError` for users not seen in training; ``unknown="popular"`` gives them
         the most popular training items instead. Padding: see the module docstring.
+        ``output="polars"`` or ``"pandas"`` returns a frame instead, one row per recommendation:
+        ``user_id, rank, item_id, score`` (rank from 1, padding left out), as the batch writes.
+        ``show_progress``: a bar (or log lines) over the chunks; see :mod:`recsys_embed.progress`.
         """
         self._require_fitted()
         k = self._check_k(k)
+        check_output(output)
         if unknown not in ("raise", "popular"):
             raise ConfigError(f"unknown must be 'raise' or 'popular', got {unknown!r}")
         user_idx = self.user_map_.indices(
             user_ids, missing="raise" if unknown == "raise" else "mask"
         )
         cand = self._candidate_idx(items)
+        self._check_dense(min(chunk_size, len(user_idx)), cand, "recommend: a chunk of scores")
         out_idx = np.full((len(user_idx), k), -1, dtype=np.int64)
         out_val = np.full((len(user_idx), k), -np.inf, dtype=np.float32)
-        for s in range(0, len(user_idx), chunk_size):
+        starts = range(0, len(user_idx), chunk_size)
+        for s in progress(starts, desc="recommend", show=show_progress, unit="chunk"):
             rows = user_idx[s : s + chunk_size]
             known = rows >= 0
             vecs = np.zeros((len(rows), self.user_factors_.shape[1]), dtype=np.float32)
@@ -217,7 +247,18 @@ class Recommender(ABC):
                 idx[~known], vals[~known] = pop_idx, pop_vals
             out_idx[s : s + chunk_size, : idx.shape[1]] = idx
             out_val[s : s + chunk_size, : vals.shape[1]] = vals
-        return self._external_items(out_idx, k), out_val
+        item_ids = self._external_items(out_idx, k)
+        if output == "arrays":
+            return item_ids, out_val
+        return to_output(top_lists_frame(as_id_array(user_ids), item_ids, out_val), output)
+
+    def _check_dense(self, rows: int, cand: np.ndarray | None, what: str) -> None:
+        cols = self.item_factors_.shape[0] if cand is None else len(cand)
+        check_memory(
+            dense_scores_bytes(rows, cols),
+            f"{what} ({rows} x {cols})",
+            "score fewer rows at a time",
+        )
 
     def _popular_idx(self, k: int, cand: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         pop = self.item_popularity_ if cand is None else self.item_popularity_[cand]
@@ -235,6 +276,7 @@ class Recommender(ABC):
         k = self._check_k(k)
         cand = self._candidate_idx(items)
         n_users = self.user_factors_.shape[0]
+        self._check_dense(min(chunk_size, n_users), cand, "recommend_all: a chunk of scores")
         for s in range(0, n_users, chunk_size):
             rows = np.arange(s, min(s + chunk_size, n_users))
             exclude = self.seen_[rows] if exclude_seen else None
@@ -259,27 +301,47 @@ class Recommender(ABC):
         return self.item_factors_[:, keep]
 
     def similar_items(
-        self, item_ids: Any, k: int = 10, items: Any = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` most cosine-similar items to each item (itself excluded)."""
+        self, item_ids: Any, k: int = 10, items: Any = None, *, output: Output = "arrays"
+    ) -> Any:
+        """The ``k`` most cosine-similar items to each item (itself excluded).
+
+        Returns ``(item_ids, scores)`` of shape (n, k), or with ``output="polars"``/``"pandas"``
+        a frame ``item_id, rank, similar_item_id, score`` (padding left out).
+        """
         self._require_fitted()
         k = self._check_k(k)
-        idx = self.item_map_.indices(item_ids)
+        check_output(output)
+        query = as_id_array(item_ids)
+        idx = self.item_map_.indices(query)
         vecs = self._similarity_factors()
         norms = np.linalg.norm(vecs, axis=1)
         unit = vecs / np.where(norms > 0, norms, 1)[:, None]
         cand = self._candidate_idx(items)
         pool = unit if cand is None else unit[cand]
-        sims = unit[idx] @ pool.T
-        pos = np.arange(len(idx))
-        self_col = idx if cand is None else np.searchsorted(cand, idx)
-        own = (self_col < pool.shape[0]) & ((cand is None) or np.isin(idx, cand))
-        sims[pos[own], self_col[own]] = -np.inf
-        top, vals = topk(sims, k)
-        if cand is not None:
-            top = cand[top]
-        top[np.isneginf(vals)] = -1
-        return self._external_items(top, k), self._pad_scores(vals, k)
+        top_parts, val_parts = [], []
+        step = 1024
+        self._check_dense(min(step, len(idx)), cand, "similar_items: a block of similarities")
+        for s in range(0, len(idx), step):
+            block = idx[s : s + step]
+            sims = unit[block] @ pool.T
+            pos = np.arange(len(block))
+            self_col = block if cand is None else np.searchsorted(cand, block)
+            own = (self_col < pool.shape[0]) & ((cand is None) or np.isin(block, cand))
+            sims[pos[own], self_col[own]] = -np.inf
+            top, vals = topk(sims, k)
+            if cand is not None:
+                top = cand[top]
+            top[np.isneginf(vals)] = -1
+            top_parts.append(top)
+            val_parts.append(vals)
+        width = min(k, pool.shape[0])
+        top = np.vstack(top_parts) if top_parts else np.zeros((0, width), np.int64)
+        vals = np.vstack(val_parts) if val_parts else np.zeros((0, width), np.float32)
+        similar, scores = self._external_items(top, k), self._pad_scores(vals, k)
+        if output == "arrays":
+            return similar, scores
+        frame = top_lists_frame(query, similar, scores, key="item_id", value="similar_item_id")
+        return to_output(frame, output)
 
     # ---- fold-in ----------------------------------------------------------------------------
     def _fold_in_confidence(self, history: sp.csr_matrix) -> tuple[np.ndarray, float]:
@@ -311,19 +373,30 @@ class Recommender(ABC):
 
     def recommend_for_history(
         self,
-        histories: Sequence[Any],
+        histories: Sequence[Any] | Mapping[Any, Any],
         k: int = 10,
         exclude_seen: bool = True,
         items: Any = None,
         weights: Sequence[Any] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
+        *,
+        output: Output = "arrays",
+        chunk_size: int = 1024,
+    ) -> Any:
         """Recommend for users not seen in training, from the item ids each interacted with.
 
         ``histories[j]`` lists user j's item ids (unknown item ids are ignored and counted in
         ``self.last_unknown_history_items_``); ``weights[j]`` optional weights aligned with them.
+        ``histories`` may also map user ids to item ids (``{"new-user": [1, 50]}``): the frame
+        output then names them (else ``user_id`` is the position j). ``output``: as in
+        :meth:`recommend`. Scoring runs ``chunk_size`` users at a time.
         """
         self._require_fitted()
         k = self._check_k(k)
+        check_output(output)
+        user_ids = np.arange(len(histories))
+        if isinstance(histories, Mapping):
+            user_ids = as_id_array(list(histories.keys()))
+            histories = list(histories.values())
         rows, cols, vals = [], [], []
         unknown = 0
         for j, hist in enumerate(histories):
@@ -347,11 +420,20 @@ class Recommender(ABC):
             shape=(len(histories), self.item_factors_.shape[0]),
         )
         history.sum_duplicates()
-        vecs = self.fold_in(history)
         cand = self._candidate_idx(items)
-        scores = self.score_vectors(vecs, cand)
-        idx, scores = self.rank_scores(scores, k, history if exclude_seen else None, cand)
-        return self._external_items(idx, k), self._pad_scores(scores, k)
+        self._check_dense(min(chunk_size, len(histories)), cand, "recommend_for_history")
+        out_idx = np.full((len(histories), k), -1, dtype=np.int64)
+        out_val = np.full((len(histories), k), -np.inf, dtype=np.float32)
+        for s in range(0, len(histories), chunk_size):
+            block = history[s : s + chunk_size]
+            scores = self.score_vectors(self.fold_in(block), cand)
+            idx, sc = self.rank_scores(scores, k, block if exclude_seen else None, cand)
+            out_idx[s : s + chunk_size, : idx.shape[1]] = idx
+            out_val[s : s + chunk_size, : sc.shape[1]] = sc
+        item_ids = self._external_items(out_idx, k)
+        if output == "arrays":
+            return item_ids, out_val
+        return to_output(top_lists_frame(user_ids, item_ids, out_val), output)
 
     # ---- persistence ------------------------------------------------------------------------
     def _extra_arrays(self) -> dict[str, np.ndarray]:
@@ -363,55 +445,11 @@ class Recommender(ABC):
     def save(self, path: str | Path) -> Path:
         """Write the fitted model to a directory (.npy arrays, manifest.json), atomically."""
         self._require_fitted()
-        from recsys_embed.models.registry import library_versions
-
-        arrays = {
-            "user_ids": persist.ids_to_array(self.user_map_.ids),
-            "item_ids": persist.ids_to_array(self.item_map_.ids),
-            "user_factors": self.user_factors_,
-            "item_factors": self.item_factors_,
-            "seen_indptr": self.seen_.indptr,
-            "seen_indices": self.seen_.indices,
-            **self._extra_arrays(),
-        }
-        manifest = {
-            "type": self.name,
-            "params": self.params,
-            "fit_seconds": getattr(self, "fit_seconds_", None),
-            "versions": {"recsys_embed": __version__, **library_versions()},
-            "n_users": len(self.user_map_),
-            "n_items": len(self.item_map_),
-        }
-        return persist.write_model_dir(path, manifest, arrays)
+        return persist.save_model(self, path)
 
     @classmethod
     def _from_arrays(cls, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> Recommender:
-        model = cls(**manifest["params"])
-        model.params = check_params(cls.__name__, cls.PARAMS, model.params)
-        need = (
-            "user_ids",
-            "item_ids",
-            "user_factors",
-            "item_factors",
-            "seen_indptr",
-            "seen_indices",
-        )
-        missing = [n for n in need if n not in arrays]
-        if missing:
-            raise DataError(f"model file lacks arrays {missing}")
-        users = IdMap(persist.ids_from_array(arrays["user_ids"]), "user")
-        items = IdMap(persist.ids_from_array(arrays["item_ids"]), "item")
-        indices = arrays["seen_indices"]
-        seen = sp.csr_matrix(
-            (np.ones(len(indices), dtype=np.float32), indices, arrays["seen_indptr"]),
-            shape=(len(users), len(items)),
-        )
-        uf, itf = arrays["user_factors"], arrays["item_factors"]
-        if uf.shape[0] != len(users) or itf.shape[0] != len(items) or uf.shape[1] != itf.shape[1]:
-            raise DataError("model file arrays disagree in shape with its id maps")
-        model._set_state(users, items, seen, uf, itf)
-        model._restore_extra(arrays)
-        model.fit_seconds_ = manifest.get("fit_seconds")
+        model: Recommender = persist.restore_model(cls, manifest, arrays)
         return model
 
 

@@ -10,6 +10,7 @@ from threadpoolctl import threadpool_limits
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.models.base import FOLD_IN_PARAMS, Recommender
 from recsys_embed.models.params import Param
+from recsys_embed.progress import counter
 
 
 class BPR(Recommender):
@@ -65,5 +66,8 @@ class BPR(Recommender):
                 random_state=p["random_state"],
                 num_threads=p["num_threads"],
             )
-            model.fit(train.matrix, show_progress=False)
+            with counter(
+                total=p["iterations"], desc="bpr", show=self._show_progress, unit="iteration"
+            ) as bar:
+                model.fit(train.matrix, show_progress=False, callback=lambda *_: bar.update(1))
         return np.asarray(model.user_factors), np.asarray(model.item_factors)

@@ -15,6 +15,7 @@ from recsys_embed.data.interactions import Interactions
 from recsys_embed.models.base import FOLD_IN_PARAMS, Recommender
 from recsys_embed.models.jit import njit_cached
 from recsys_embed.models.params import Param
+from recsys_embed.progress import progress
 
 
 @njit_cached(nogil=True)
@@ -94,18 +95,24 @@ class UniformBPR(Recommender):
         items = (rng.random((train.n_items, k)) - 0.5) / k
         bias = np.zeros(train.n_items)
         m = train.matrix
-        _sgd(
-            m.indptr.astype(np.int64),
-            m.indices.astype(np.int64),
-            np.repeat(np.arange(train.n_users), np.diff(m.indptr)),
-            users,
-            items,
-            bias,
-            p["epochs"],
-            p["learning_rate"],
-            p["regularization"],
-            rng,
-        )
+        indptr, indices = m.indptr.astype(np.int64), m.indices.astype(np.int64)
+        owners = np.repeat(np.arange(train.n_users), np.diff(m.indptr))
+        # one epoch per call: the same draws as one call of all epochs (rng state carries over)
+        for _ in progress(
+            range(p["epochs"]), desc="bpr-uniform", show=self._show_progress, unit="epoch"
+        ):
+            _sgd(
+                indptr,
+                indices,
+                owners,
+                users,
+                items,
+                bias,
+                1,
+                p["learning_rate"],
+                p["regularization"],
+                rng,
+            )
         ones = np.ones((train.n_users, 1))
         return (
             np.hstack([users, ones]).astype(np.float32),

@@ -84,7 +84,7 @@ class LightFMHybrid(TextModel):
             (np.ones(train.nnz, np.float32), (train.user_idx, train.item_idx)),
             shape=(train.n_users, n_items),
         )
-        model = fit_lightfm(p, interactions, features)
+        model = fit_lightfm(p, interactions, features, self._show_progress, "lightfm-hybrid")
         self._lightfm, self._item_features = model, features  # for equivalence checks; not saved
         n_side = side.shape[1]
         self.side_embeddings_ = np.asarray(model.item_embeddings[-n_side:], dtype=np.float32)

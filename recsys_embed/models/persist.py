@@ -15,13 +15,18 @@ import json
 import os
 import re
 import stat
+from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from recsys_embed import atomic
+from recsys_embed.data.idmap import IdMap
 from recsys_embed.errors import ConfigError, DataError
+from recsys_embed.models.params import check_params
+from recsys_embed.version import __version__
 
 FORMAT = "recsys_embed.model/1"
 MANIFEST = "manifest.json"
@@ -271,3 +276,60 @@ def _check_csr(indptr: np.ndarray, indices: np.ndarray, rows: int, cols: int, wh
     row = np.repeat(np.arange(rows, dtype=np.int64), np.diff(indptr).astype(np.int64))
     if len(np.unique(row * cols + indices)) != len(indices):
         raise DataError(f"{where}: seen_indices repeat an item within one user")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a saved model or a run depends on (written to manifests)."""
+    out = {}
+    for dist in ("numpy", "scipy", "implicit", "rectools-lightfm", "polars"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def save_model(model: Any, path: str | Path) -> Path:
+    """Write a fitted :class:`~recsys_embed.models.base.Recommender` to ``path``."""
+    arrays = {
+        "user_ids": ids_to_array(model.user_map_.ids),
+        "item_ids": ids_to_array(model.item_map_.ids),
+        "user_factors": model.user_factors_,
+        "item_factors": model.item_factors_,
+        "seen_indptr": model.seen_.indptr,
+        "seen_indices": model.seen_.indices,
+        **model._extra_arrays(),
+    }
+    manifest = {
+        "type": model.name,
+        "params": model.params,
+        "fit_seconds": getattr(model, "fit_seconds_", None),
+        "versions": {"recsys_embed": __version__, **library_versions()},
+        "n_users": len(model.user_map_),
+        "n_items": len(model.item_map_),
+    }
+    return write_model_dir(path, manifest, arrays)
+
+
+def restore_model(cls: Any, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
+    """A model of class ``cls`` from a manifest and its arrays (see :func:`read_model_dir`)."""
+    model = cls(**manifest["params"])
+    model.params = check_params(cls.__name__, cls.PARAMS, model.params)
+    need = ("user_ids", "item_ids", "user_factors", "item_factors", "seen_indptr", "seen_indices")
+    missing = [n for n in need if n not in arrays]
+    if missing:
+        raise DataError(f"model file lacks arrays {missing}")
+    users = IdMap(ids_from_array(arrays["user_ids"]), "user")
+    items = IdMap(ids_from_array(arrays["item_ids"]), "item")
+    indices = arrays["seen_indices"]
+    seen = sp.csr_matrix(
+        (np.ones(len(indices), dtype=np.float32), indices, arrays["seen_indptr"]),
+        shape=(len(users), len(items)),
+    )
+    uf, itf = arrays["user_factors"], arrays["item_factors"]
+    if uf.shape[0] != len(users) or itf.shape[0] != len(items) or uf.shape[1] != itf.shape[1]:
+        raise DataError("model file arrays disagree in shape with its id maps")
+    model._set_state(users, items, seen, uf, itf)
+    model._restore_extra(arrays)
+    model.fit_seconds_ = manifest.get("fit_seconds")
+    return model

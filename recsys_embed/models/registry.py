@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,12 @@ from recsys_embed.models.ease import EASE
 from recsys_embed.models.hybrid import LightFMHybrid
 from recsys_embed.models.lightfm import LightFM
 from recsys_embed.models.params import check_params
+from recsys_embed.models.persist import library_versions
 from recsys_embed.models.popularity import Popularity
 from recsys_embed.models.random import Random
 from recsys_embed.models.textknn import TextKNN
+
+__all__ = ["REGISTRY", "create", "describe", "fit", "library_versions", "load", "model_class"]
 
 REGISTRY: dict[str, type[Recommender]] = {
     cls.name: cls
@@ -41,7 +43,11 @@ def create(name: str, **params: Any) -> Recommender:
 
 
 def fit(
-    model: Recommender, train: Interactions, item_text: Any = None, what: str = ""
+    model: Recommender,
+    train: Interactions,
+    item_text: Any = None,
+    what: str = "",
+    show_progress: bool | None = None,
 ) -> Recommender:
     """``model.fit(train, item_text)``; a text model without text: ConfigError naming ``what``."""
     if getattr(model, "needs_item_text", False) and item_text is None:
@@ -49,7 +55,7 @@ def fit(
             f"{what or 'model'} type {model.name!r} needs item text: add a [data.items] table "
             "or use a dataset name"
         )
-    return model.fit(train, item_text)
+    return model.fit(train, item_text, show_progress=show_progress)
 
 
 def describe(name: str) -> str:
@@ -85,13 +91,3 @@ def load(path: str | Path) -> Recommender:
         raise DataError(f"{path}: {exc}") from None
     except (ValueError, TypeError, IndexError, KeyError) as exc:  # a model's own extra arrays
         raise DataError(f"{path}: malformed model ({type(exc).__name__}: {exc})") from None
-
-
-def library_versions() -> dict[str, str]:
-    out = {}
-    for dist in ("numpy", "scipy", "implicit", "rectools-lightfm", "polars"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
