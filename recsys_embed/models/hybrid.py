@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -57,7 +57,7 @@ class LightFMHybrid(TextModel):
     def _side_features(self, text: np.ndarray, docs: list[list[str]]) -> sp.csr_matrix:
         p = self.params
         blocks = [sp.csr_matrix(text * p["text_weight"])]
-        if p["token_features"]:
+        if self.tokens_:
             blocks.append(token_onehots(docs, self.tokens_) * p["token_weight"])
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
@@ -67,7 +67,7 @@ class LightFMHybrid(TextModel):
         n_items = len(catalogue)
         text = self._fit_text(catalogue)
         docs = self._docs([self._texts.get(i, "") for i in catalogue.ids.tolist()])
-        self.tokens_ = token_vocabulary(docs) if p["token_features"] else []
+        self.tokens_ = token_vocabulary(docs) if p["token_features"] and self._texts else []
         side = self._side_features(text, docs)
         counts = np.bincount(train.matrix.indices, minlength=n_items)
         blocks = []
@@ -84,16 +84,18 @@ class LightFMHybrid(TextModel):
             (np.ones(train.nnz, np.float32), (train.user_idx, train.item_idx)),
             shape=(train.n_users, n_items),
         )
-        model = fit_lightfm(p, interactions, features)
+        model = fit_lightfm(p, interactions, features, show=self._show_progress)
         self._lightfm, self._item_features = model, features  # for equivalence checks; not saved
         n_side = side.shape[1]
         self.side_embeddings_ = np.asarray(model.item_embeddings[-n_side:], dtype=np.float32)
         self.side_biases_ = np.asarray(model.item_biases[-n_side:], dtype=np.float32)
         return folded_factors(model, features)
 
-    def _new_item_factors(self, texts: list[str]) -> np.ndarray:
+    def _new_item_factors(
+        self, ids: list[Any], texts: list[str], vectors: dict[Any, Any]
+    ) -> np.ndarray:
         docs = self._docs(texts)
-        side = self._side_features(self.featurizer_.transform(docs), docs)
+        side = self._side_features(self._dense_new(ids, texts, vectors), docs)
         emb = side @ self.side_embeddings_
         bias = side @ self.side_biases_
         return np.hstack([emb, np.ones((len(texts), 1)), np.asarray(bias).reshape(-1, 1)])

@@ -11,10 +11,17 @@ from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import DataError
 from recsys_embed.models.base import FOLD_IN_PARAMS, Recommender
 from recsys_embed.models.params import Param
+from recsys_embed.progress import progress
 
 
-def fit_lightfm(params: dict[str, Any], interactions: sp.coo_matrix, item_features: Any) -> Any:
-    """A fitted ``lightfm.LightFM`` (the only place the library is used)."""
+def fit_lightfm(
+    params: dict[str, Any],
+    interactions: sp.coo_matrix,
+    item_features: Any,
+    show: bool | None = False,
+) -> Any:
+    """A fitted ``lightfm.LightFM`` (the only place the library is used); ``show``: progress
+    of the epochs (one ``fit_partial`` per epoch, the same result as ``fit``)."""
     from lightfm import LightFM as _LightFM
 
     model = _LightFM(
@@ -27,12 +34,10 @@ def fit_lightfm(params: dict[str, Any], interactions: sp.coo_matrix, item_featur
         learning_schedule=params["learning_schedule"],
         random_state=params["random_state"],
     )
-    model.fit(
-        interactions,
-        item_features=item_features,
-        epochs=params["epochs"],
-        num_threads=params["num_threads"],
-    )
+    for _ in progress(range(params["epochs"]), desc="lightfm", show=show, unit="epoch"):
+        model.fit_partial(
+            interactions, item_features=item_features, num_threads=params["num_threads"]
+        )
     return model
 
 
@@ -115,7 +120,9 @@ class LightFM(Recommender):
             (np.ones(train.nnz, np.float32), (train.user_idx, train.item_idx)),
             shape=train.matrix.shape,
         )
-        self._lightfm = fit_lightfm(self.params, binary, self._item_features)  # kept for checks
+        self._lightfm = fit_lightfm(
+            self.params, binary, self._item_features, show=self._show_progress
+        )  # kept for checks
         return folded_factors(self._lightfm, self._item_features)
 
     def _similarity_factors(self) -> np.ndarray:

@@ -20,10 +20,22 @@ from recsys_embed.models.params import check_params
 from recsys_embed.models.popularity import Popularity
 from recsys_embed.models.random import Random
 from recsys_embed.models.textknn import TextKNN
+from recsys_embed.models.textmap import TextMapALS
 
 REGISTRY: dict[str, type[Recommender]] = {
     cls.name: cls
-    for cls in (ALS, BPR, UniformBPR, LightFM, Popularity, Random, LightFMHybrid, TextKNN, EASE)
+    for cls in (
+        ALS,
+        BPR,
+        UniformBPR,
+        LightFM,
+        Popularity,
+        Random,
+        LightFMHybrid,
+        TextKNN,
+        TextMapALS,
+        EASE,
+    )
 }
 
 
