@@ -4,8 +4,11 @@ Two words co-occur when they appear in the same item's text (an item is a bag of
 titles, genres and tags have no meaningful word order). Counts are per item (a word counts once
 per item), the positive pointwise mutual information uses context-distribution smoothing
 (``p(c) ** 0.75``), and the PPMI matrix is factorised by a truncated SVD; a word's vector is
-``U * sqrt(S)`` (Levy, Goldberg & Dagan 2015: word2vec's skip-gram implicitly factorises a
-shifted PMI matrix, and this explicit factorisation matches it on similarity tasks).
+its word plus its context vector, ``(U + V) sqrt(S)`` (Levy, Goldberg & Dagan 2015:
+word2vec's skip-gram implicitly factorises a shifted PMI matrix, and this explicit
+factorisation matches it on similarity tasks). Adding the context vector makes two words
+that always appear together neighbours (``U`` alone makes them orthogonal when they share no
+other context).
 
 Deterministic: ARPACK starts from a seeded vector, each singular vector's sign is fixed so
 that its largest-magnitude entry is positive, and the words are sorted.
@@ -18,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
+from threadpoolctl import threadpool_limits
 
 from recsys_embed.errors import DataError
 from recsys_embed.features.vectors import WordVectors
@@ -59,7 +63,7 @@ def ppmi(counts: sp.csr_matrix, cds: float = 0.75) -> sp.csr_matrix:
 def train_ppmi_svd(
     docs: Sequence[Sequence[str]], dim: int = 64, seed: int = 0, show: bool | None = None
 ) -> WordVectors:
-    """Word vectors ``U sqrt(S)`` of the truncated SVD of the corpus's PPMI matrix.
+    """Word vectors ``(U + V) sqrt(S)`` of the truncated SVD of the corpus's PPMI matrix.
 
     Words that never share an item with another word get the zero vector.
     """
@@ -74,10 +78,11 @@ def train_ppmi_svd(
         vectors = np.zeros((len(words), dim), dtype=np.float64)
         if k >= 1 and matrix.nnz:
             v0 = np.random.default_rng(seed).uniform(-1, 1, len(words))
-            u, s, _ = svds(matrix, k=k, v0=v0, random_state=seed)
+            with threadpool_limits(limits=1, user_api="blas"):  # 10x faster on a busy machine
+                u, s, vt = svds(matrix, k=k, v0=v0, random_state=seed)
             order = np.argsort(-s, kind="stable")
-            u, s = u[:, order], s[order]
+            u, s, v = u[:, order], s[order], vt[order].T
             signs = np.sign(u[np.abs(u).argmax(axis=0), np.arange(k)])
-            vectors[:, :k] = u * signs * np.sqrt(s)
+            vectors[:, :k] = (u + v) * signs * np.sqrt(s)
         bar.update(1)
     return WordVectors(words, vectors.astype(np.float32), "ppmi-svd")

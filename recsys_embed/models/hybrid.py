@@ -16,6 +16,21 @@ from recsys_embed.models.params import Param
 from recsys_embed.models.textbase import TEXT_PARAMS, TextModel
 
 
+def top_m(dense: np.ndarray, m: int) -> np.ndarray:
+    """``dense`` with all but each row's ``m`` largest-magnitude entries set to 0 (m=0: as is).
+
+    LightFM's cost per item grows with its non-zero features; a few coordinates keep most of
+    a centred text vector's direction.
+    """
+    if m <= 0 or m >= dense.shape[1]:
+        return dense
+    out = np.zeros_like(dense)
+    keep = np.argpartition(-np.abs(dense), m - 1, axis=1)[:, :m]
+    rows = np.arange(dense.shape[0])[:, None]
+    out[rows, keep] = dense[rows, keep]
+    return out
+
+
 class LightFMHybrid(TextModel):
     """LightFM with item features ``[identity | text vector | token one-hots]``.
 
@@ -51,12 +66,15 @@ class LightFMHybrid(TextModel):
         "identity": Param(True, bool, "an identity feature for every item seen in training"),
         "token_features": Param(False, bool, "one-hot tokens (genres, tags) beside the text"),
         "token_weight": Param(1.0, float, "scale of the token block", minimum=0),
+        "text_top_m": Param(
+            0, int, "keep each item's m largest-magnitude text coordinates (0: all)", minimum=0
+        ),
         **FOLD_IN_PARAMS,
     }
 
     def _side_features(self, text: np.ndarray, docs: list[list[str]]) -> sp.csr_matrix:
         p = self.params
-        blocks = [sp.csr_matrix(text * p["text_weight"])]
+        blocks = [sp.csr_matrix(top_m(text, p["text_top_m"]) * p["text_weight"])]
         if self.tokens_:
             blocks.append(token_onehots(docs, self.tokens_) * p["token_weight"])
         return sp.hstack(blocks, format="csr", dtype=np.float32)

@@ -13,8 +13,8 @@ from recsys_embed.data.idmap import IdMap, as_id_array
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import DataError
 from recsys_embed.features.catalogue import item_docs, text_by_id, word_vectors
-from recsys_embed.features.text import POOLINGS, TextFeaturizer, tokenize
 from recsys_embed.features.itemvectors import ItemVectorTable, read_item_vectors, vectors_by_id
+from recsys_embed.features.text import POOLINGS, TextFeaturizer, tokenize
 from recsys_embed.features.vectors import FORMATS, WordVectors
 from recsys_embed.models import persist
 from recsys_embed.models.base import Recommender
@@ -31,7 +31,7 @@ TEXT_PARAMS = {
         64, int, "dimensions of word vectors trained on the item text (either method)", minimum=2
     ),
     "pooling": Param("mean", str, "word-vector pooling", choices=POOLINGS),
-    "stop_words": Param(False, bool, "drop English stop-words"),
+    "stop_words": Param(True, bool, "drop English stop-words"),
     "item_vectors": Param(
         None,
         str,

@@ -80,7 +80,7 @@ class TextMapALS(TextModel):
     PARAMS: ClassVar[dict[str, Param]] = {
         "factors": Param(64, int, "ALS latent dimensions", minimum=1, search=(16, 256, "log")),
         "regularization": Param(
-            50.0, float, "ALS L2 penalty (absolute)", minimum=0, search=(1.0, 200.0, "log")
+            10.0, float, "ALS L2 penalty (absolute)", minimum=0, search=(1.0, 200.0, "log")
         ),
         "alpha": Param(
             5.0, float, "ALS confidence of observed entries", above=0, search=(0.5, 50.0, "log")
