@@ -21,7 +21,7 @@ else:  # pragma: no cover
 SPLIT_METHODS = ("random", "temporal", "leave_last", "cold_items", "given")
 DEFAULT_CONFIG = """\
 # The default run of `recsys-embed evaluate`: ml-latest-small (shipped in datasets/),
-# every rating an interaction, a per-user random 75/25 split, five models.
+# every rating an interaction, a per-user random 75/25 split, six models.
 [data]
 interactions = "movielens-latest-small"
 
@@ -50,6 +50,9 @@ epochs = 30
 
 [models.hybrid]
 type = "lightfm-hybrid"
+
+[models.text-map]
+type = "als-text-map"
 """
 
 

@@ -17,6 +17,7 @@ that its largest-magnitude entry is positive, and the words are sorted.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from recsys_embed.errors import DataError
 from recsys_embed.features.vectors import WordVectors
-from recsys_embed.progress import progress
+from recsys_embed.progress import Progress, progress
 
 
 def cooccurrence(docs: Sequence[Sequence[str]]) -> tuple[list[str], sp.csr_matrix]:
@@ -67,6 +68,7 @@ def train_ppmi_svd(
 
     Words that never share an item with another word get the zero vector.
     """
+    bar: Progress[Any]
     with progress(total=3, desc="ppmi-svd word vectors", show=show, unit="step") as bar:
         words, counts = cooccurrence(docs)
         if not words:

@@ -8,11 +8,12 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from recsys_embed.errors import ConfigError, DataError
-from recsys_embed.progress import progress
+from recsys_embed.progress import Progress, progress
 
 FORMATS = ("auto", "glove", "word2vec", "word2vec-binary", "fasttext")
 HEADER = re.compile(rb"^\s*(\d+)\s+(\d+)\s*$")
@@ -147,10 +148,11 @@ def train_word2vec(
     if not sentences:
         raise DataError("no item text to train word2vec on")
 
-    class _Epochs(CallbackAny2Vec):  # type: ignore[misc]
+    class _Epochs(CallbackAny2Vec):
         def on_epoch_end(self, model: object) -> None:
             bar.update(1)
 
+    bar: Progress[Any]
     with progress(total=epochs, desc="word2vec", show=show, unit="epoch") as bar:
         model = Word2Vec(
             sentences=sentences,

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.features.catalogue import token_onehots, token_vocabulary
+from recsys_embed.features.codes import sparse_codes, spherical_kmeans
 from recsys_embed.models import persist
 from recsys_embed.models.base import FOLD_IN_PARAMS
 from recsys_embed.models.lightfm import LightFM, fit_lightfm, folded_factors
@@ -66,15 +67,29 @@ class LightFMHybrid(TextModel):
         "identity": Param(True, bool, "an identity feature for every item seen in training"),
         "token_features": Param(False, bool, "one-hot tokens (genres, tags) beside the text"),
         "token_weight": Param(1.0, float, "scale of the token block", minimum=0),
+        "text_codes": Param(
+            0,
+            int,
+            "code the text as its nearest of this many k-means centroids (0: dense)",
+            minimum=0,
+        ),
         "text_top_m": Param(
-            0, int, "keep each item's m largest-magnitude text coordinates (0: all)", minimum=0
+            0,
+            int,
+            "with text_codes: centroids kept per item; else the m largest-magnitude text "
+            "coordinates kept (0: all)",
+            minimum=0,
         ),
         **FOLD_IN_PARAMS,
     }
 
     def _side_features(self, text: np.ndarray, docs: list[list[str]]) -> sp.csr_matrix:
         p = self.params
-        blocks = [sp.csr_matrix(top_m(text, p["text_top_m"]) * p["text_weight"])]
+        if p["text_codes"]:
+            text = sparse_codes(text, self.centroids_, p["text_top_m"] or 4)
+        else:
+            text = top_m(text, p["text_top_m"])
+        blocks = [sp.csr_matrix(text * p["text_weight"])]
         if self.tokens_:
             blocks.append(token_onehots(docs, self.tokens_) * p["token_weight"])
         return sp.hstack(blocks, format="csr", dtype=np.float32)
@@ -86,6 +101,11 @@ class LightFMHybrid(TextModel):
         text = self._fit_text(catalogue)
         docs = self._docs([self._texts.get(i, "") for i in catalogue.ids.tolist()])
         self.tokens_ = token_vocabulary(docs) if p["token_features"] and self._texts else []
+        self.centroids_ = (
+            spherical_kmeans(text, p["text_codes"], seed=p["random_state"] or 0)
+            if p["text_codes"]
+            else np.zeros((0, text.shape[1]))
+        )
         side = self._side_features(text, docs)
         counts = np.bincount(train.matrix.indices, minlength=n_items)
         blocks = []
@@ -126,6 +146,7 @@ class LightFMHybrid(TextModel):
             **super()._extra_arrays(),
             "side_embeddings": self.side_embeddings_,
             "side_biases": self.side_biases_,
+            "text_centroids": self.centroids_,
             "tokens": persist.ids_to_array(np.asarray(self.tokens_, dtype=object)),
         }
 
@@ -133,4 +154,5 @@ class LightFMHybrid(TextModel):
         super()._restore_extra(arrays)
         self.side_embeddings_ = arrays["side_embeddings"]
         self.side_biases_ = arrays["side_biases"]
+        self.centroids_ = arrays["text_centroids"]
         self.tokens_ = [str(t) for t in arrays["tokens"].tolist()]

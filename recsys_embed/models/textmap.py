@@ -22,7 +22,7 @@ from recsys_embed.features.catalogue import token_onehots, token_vocabulary
 from recsys_embed.models import persist
 from recsys_embed.models.params import Param
 from recsys_embed.models.textbase import TEXT_PARAMS, TextModel
-from recsys_embed.progress import progress
+from recsys_embed.progress import Progress, progress
 
 
 def ridge_map(
@@ -51,6 +51,7 @@ def ridge_map(
     p = r.copy()
     rs = np.sum(r * r, axis=0)
     stop = tol**2 * np.maximum(np.sum(b * b, axis=0), 1e-300)
+    bar: Progress[Any]
     with progress(total=max_iter, desc="ridge map (CG)", show=show, unit="it") as bar:
         for _ in range(max_iter):
             if np.all(rs <= stop):
@@ -129,6 +130,7 @@ class TextMapALS(TextModel):
                 (np.ones(train.nnz, np.float32), train.matrix.indices, train.matrix.indptr),
                 shape=train.matrix.shape,
             )
+            bar: Progress[Any]
             with progress(
                 total=p["iterations"], desc="als", show=self._show_progress, unit="sweep"
             ) as bar:
