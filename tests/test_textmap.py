@@ -58,14 +58,22 @@ def test_cold_items_get_factors_mapped_from_their_text():
     inter, texts, planted = planted_catalogue()
     train, test = rse.split.cold_item_split(inter, 0.2, seed=0)
     cold = train.item_map.external(rse.split.cold_items(train, test))
-    params = {"factors": 4, "regularization": 1.0, "iterations": 15, "map_regularization": 0.1}
+    params = {
+        "factors": 4,
+        "regularization": 1.0,
+        "iterations": 15,
+        "map_regularization": 0.1,
+        "content_weight": 0.0,  # factors only: the map alone must carry the answer
+    }
     model = models.create("als-text-map", **params).fit(train, item_text=texts)
     # the mapped factors of cold items span the same space as the planted ones: a linear
     # read-out fitted on warm items predicts the planted factors of cold items
     warm = np.setdiff1d(train.item_ids, cold)
-    q = model.item_factors_[model.item_map_.indices(warm)]
-    read_out, *_ = np.linalg.lstsq(q, planted[warm], rcond=None)
-    predicted = model.item_factors_[model.item_map_.indices(cold)] @ read_out
+    factors = model.item_factors_[:, : model.n_factors_]
+    read_out, *_ = np.linalg.lstsq(
+        factors[model.item_map_.indices(warm)], planted[warm], rcond=None
+    )
+    predicted = factors[model.item_map_.indices(cold)] @ read_out
     r2 = (
         1
         - ((predicted - planted[cold]) ** 2).sum()
@@ -87,13 +95,11 @@ def test_add_items_save_load_and_fold_in(tmp_path):
     assert model.add_items(new) == 2
     idx = model.item_map_.indices([0, 1000, 1, 1001])
     f = model.item_factors_[idx]
-    mapped_0 = (
-        model._features(  # the text of item 0 maps to the same vector as item 1000's
-            model.featurizer_.transform(model._docs([texts[0]])), model._docs([texts[0]])
-        )
-        @ model.map_
-    )
-    assert np.allclose(f[1], np.asarray(mapped_0).ravel(), atol=1e-5)
+    dense_0 = model.featurizer_.transform(model._docs([texts[0]]))
+    mapped_0 = model._features(dense_0, model._docs([texts[0]])) @ model.map_
+    k = model.n_factors_  # [mapped factors | text vector (the text-knn part)]
+    assert np.allclose(f[1, :k], np.asarray(mapped_0).ravel(), atol=1e-5)
+    assert np.allclose(f[1, k:], dense_0.ravel(), atol=1e-6)
     loaded = models.load(model.save(tmp_path / "m"))
     assert np.array_equal(loaded.item_factors_, model.item_factors_)
     loaded.add_items({1002: texts[2]})

@@ -64,17 +64,18 @@ class LightFMHybrid(TextModel):
         ),
         **TEXT_PARAMS,
         "text_weight": Param(1.0, float, "scale of the text block against identity", minimum=0),
-        "identity": Param(True, bool, "an identity feature for every item seen in training"),
+        "identity": Param(False, bool, "an identity feature for every item seen in training"),
         "token_features": Param(False, bool, "one-hot tokens (genres, tags) beside the text"),
         "token_weight": Param(1.0, float, "scale of the token block", minimum=0),
         "text_codes": Param(
-            0,
+            512,
             int,
-            "code the text as its nearest of this many k-means centroids (0: dense)",
+            "code the text as its nearest of this many k-means centroids, at most one per 8 "
+            "items with text (0: dense)",
             minimum=0,
         ),
         "text_top_m": Param(
-            0,
+            8,
             int,
             "with text_codes: centroids kept per item; else the m largest-magnitude text "
             "coordinates kept (0: all)",
@@ -101,8 +102,10 @@ class LightFMHybrid(TextModel):
         text = self._fit_text(catalogue)
         docs = self._docs([self._texts.get(i, "") for i in catalogue.ids.tolist()])
         self.tokens_ = token_vocabulary(docs) if p["token_features"] and self._texts else []
+        # at most one centroid per 8 items with text: codes shared by a handful of items
+        n_codes = min(p["text_codes"], max(1, int((np.abs(text).sum(axis=1) > 0).sum()) // 8))
         self.centroids_ = (
-            spherical_kmeans(text, p["text_codes"], seed=p["random_state"] or 0)
+            spherical_kmeans(text, n_codes, seed=p["random_state"] or 0)
             if p["text_codes"]
             else np.zeros((0, text.shape[1]))
         )
