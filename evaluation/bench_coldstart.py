@@ -66,7 +66,11 @@ def load_shape(name: str) -> tuple[rse.Interactions, pl.DataFrame, str]:
     """(interactions, item text frame, description) of a catalogue shape."""
     if name == "ml100k":
         ds = rse.load_dataset("movielens-100k", data_dir=SHARED, download_missing=False)
-        return ds.interactions, ds.items.select("item_id", "text"), "MovieLens 100K, titles + genres"
+        return (
+            ds.interactions,
+            ds.items.select("item_id", "text"),
+            "MovieLens 100K, titles + genres",
+        )
     small = rse.load_dataset("movielens-latest-small", data_dir=ROOT / "datasets")
     if name == "small":
         return (

@@ -256,10 +256,15 @@ def test_word_vectors_are_built_once_per_corpus_and_settings(caplog):
     assert (WORD_VECTORS.trained, WORD_VECTORS.reused) == (1, 2)
     built = [r for r in caplog.records if r.getMessage().startswith("word vectors: building")]
     assert len(built) == 1 and "ppmi-svd 8-d on 400 item texts" in built[0].getMessage()
-    # other settings (dimensions, method, tokenisation) are another entry
+    # other settings (dimensions, method) are another entry; so is another tokenisation
     models.create("text-knn", word2vec_dim=6).fit(train, item_text=items)
-    models.create("text-knn", word2vec_dim=8, stop_words=False).fit(train, item_text=items)
+    models.create("text-knn", word2vec_dim=8, vectors="word2vec").fit(train, item_text=items)
     assert WORD_VECTORS.trained == 3
+    with_stop = items.with_columns((pl.col("text") + " the").alias("text"))
+    models.create("text-knn", word2vec_dim=8, stop_words=False).fit(train, item_text=with_stop)
+    assert WORD_VECTORS.trained == 4
+    models.create("text-knn", word2vec_dim=8, stop_words=True).fit(train, item_text=with_stop)
+    assert (WORD_VECTORS.trained, WORD_VECTORS.reused) == (4, 3)  # "the" dropped: as before
     refit = models.create("text-knn", word2vec_dim=8).fit(train, item_text=items)
     assert np.array_equal(refit.item_factors_, knn.item_factors_)
     WORD_VECTORS.clear()
