@@ -50,6 +50,7 @@ epochs = 30
 
 [models.hybrid]
 type = "lightfm-hybrid"
+identity = true                   # a warm split: warm items keep a free vector
 
 [models.text-map]
 type = "als-text-map"
