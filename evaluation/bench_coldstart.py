@@ -20,6 +20,7 @@ text-knn.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,13 @@ def main() -> None:
         print(section, flush=True)
         parts.append(section)
     if args.out:
-        args.out.write_text("\n".join(parts))
+        header = (
+            "# Cold items on catalogue shapes\n\n"
+            f"`python evaluation/bench_coldstart.py {' '.join(sys.argv[1:])}`\n\n"
+            "Each shape's first model that needs word vectors builds them (its fit time "
+            "includes them); later models with the same vectors reuse them.\n\n"
+        )
+        args.out.write_text(header + "\n".join(parts))
 
 
 if __name__ == "__main__":
