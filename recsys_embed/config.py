@@ -27,7 +27,7 @@ SplitMethod = Literal["random", "temporal", "leave_last", "cold_items", "given"]
 SPLIT_METHODS: tuple[SplitMethod, ...] = get_args(SplitMethod)
 DEFAULT_CONFIG = """\
 # The default run of `recsys-embed evaluate`: ml-latest-small (shipped in datasets/),
-# every rating an interaction, a per-user random 75/25 split, five models.
+# every rating an interaction, a per-user random 75/25 split, six models.
 [data]
 interactions = "movielens-latest-small"
 
@@ -56,6 +56,10 @@ epochs = 30
 
 [models.hybrid]
 type = "lightfm-hybrid"
+identity = true                   # a warm split: warm items keep a free vector
+
+[models.text-map]
+type = "als-text-map"
 """
 
 

@@ -21,6 +21,7 @@ from recsys_embed.data.splits import make_split, read_test_pairs
 from recsys_embed.data.transforms import filter_min_weight
 from recsys_embed.errors import ConfigError
 from recsys_embed.evaluate import METRICS, Report, evaluate
+from recsys_embed.features.catalogue import TRAINED_VECTORS
 from recsys_embed.models import registry
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.params import check_params
@@ -30,6 +31,7 @@ from recsys_embed.tuning.search import TuneResult, tune
 from recsys_embed.version import __version__
 
 Log = Callable[[str], None]
+PATH_PARAMS = ("vectors", "item_vectors", "item_vector_ids")
 
 # make_split, read_test_pairs, read_user_ids and resolved_config live next to what they
 # belong to (splits, loaders, config); they stay importable from here
@@ -102,9 +104,11 @@ def build_model(config: RunConfig, name: str, threads: int | None = None) -> Rec
     params = dict(m.params)
     if threads is not None and "num_threads" in REGISTRY[m.type].PARAMS:
         params["num_threads"] = threads
-    vectors = params.get("vectors")
-    if isinstance(vectors, str) and vectors != "word2vec" and config.source != "<default config>":
-        params["vectors"] = str(Path(config.source).parent / Path(vectors).expanduser())
+    for key in PATH_PARAMS:  # files named relative to the config file
+        value = params.get(key)
+        if isinstance(value, str) and value not in TRAINED_VECTORS:
+            if config.source != "<default config>":
+                params[key] = str(Path(config.source).parent / Path(value).expanduser())
     return create(m.type, **params)
 
 
@@ -209,8 +213,10 @@ def run_tuning(
     train, test, candidates = make_split(inter, config.split, config.data)
     log(f"split {config.split.method}: {train.nnz} train, {test.nnz} test interactions")
     fixed = dict(m.params)  # what the table sets is held; the rest is searched
-    if "vectors" in fixed:  # a path relative to the config file
-        fixed["vectors"] = build_model(config, name).get_params()["vectors"]
+    resolved = build_model(config, name).get_params()
+    for key in PATH_PARAMS:  # a path relative to the config file
+        if key in fixed:
+            fixed[key] = resolved[key]
     try:
         result = tune(
             m.type,

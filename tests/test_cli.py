@@ -107,7 +107,7 @@ def test_default_evaluate_runs_on_shipped_latest_small(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert set(metrics["models"]) == {"popularity", "als", "bpr", "lightfm", "hybrid"}
+    assert set(metrics["models"]) == {"popularity", "als", "bpr", "lightfm", "hybrid", "text-map"}
     assert metrics["dataset"]["interactions"] == 100_836
     ndcg = {m: v["metrics"]["ndcg@10"] for m, v in metrics["models"].items()}
     assert ndcg["als"] > ndcg["popularity"] + 0.1  # measured 0.373 vs 0.211

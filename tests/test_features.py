@@ -183,3 +183,88 @@ def test_word2vec_is_seeded():
     a = train_word2vec(docs, dim=8, seed=3, epochs=5)
     b = train_word2vec(docs, dim=8, seed=3, epochs=5)
     assert a.words == b.words and np.array_equal(a.matrix, b.matrix)
+
+
+def planted_pairs_corpus(seed: int = 0) -> tuple[list[list[str]], list[tuple[str, str]]]:
+    """Six word pairs; each pair's two words always appear together, mixed with noise words."""
+    rng = np.random.default_rng(seed)
+    pairs = [(f"a{k}", f"b{k}") for k in range(6)]
+    noise = [f"n{k}" for k in range(30)]
+    docs = []
+    for _ in range(400):
+        doc = list(pairs[rng.integers(len(pairs))])
+        doc += rng.choice(noise, size=3, replace=False).tolist()
+        rng.shuffle(doc)
+        docs.append(doc)
+    return docs, pairs
+
+
+def test_cooccurrence_and_ppmi_by_hand():
+    import scipy.sparse as sp
+
+    from recsys_embed.features.ppmi import cooccurrence, ppmi
+
+    docs = [["x", "y"], ["x", "y"], ["x", "z"], ["x", "x", "w"]]  # a repeat counts once per item
+    words, counts = cooccurrence(docs)
+    assert words == ["w", "x", "y", "z"]
+    assert counts.toarray().tolist() == [[0, 1, 0, 0], [1, 0, 2, 1], [0, 2, 0, 0], [0, 1, 0, 0]]
+    # words a, b, c, x: a-b together 5 times, the hub x once with each; total count 16
+    c = sp.csr_matrix(
+        np.array([[0, 5, 0, 1], [5, 0, 0, 1], [0, 0, 0, 1], [1, 1, 1, 0]], dtype=float)
+    )
+    m = ppmi(c, cds=1.0).toarray()
+    assert m[0, 1] == pytest.approx(np.log((5 / 16) / ((6 / 16) * (6 / 16))))
+    assert m[3, 2] == pytest.approx(np.log((1 / 16) / ((3 / 16) * (1 / 16))))
+    assert m[3, 0] == 0.0  # log((1/16) / (3/16 * 6/16)) < 0: clipped
+    smooth = ppmi(c, cds=0.75).toarray()
+    ctx = np.array([6.0, 6.0, 1.0, 3.0]) ** 0.75
+    assert smooth[0, 1] == pytest.approx(np.log((5 / 16) / ((6 / 16) * (ctx[1] / ctx.sum()))))
+
+
+def test_ppmi_svd_pairs_are_nearest_neighbours_and_runs_are_identical():
+    from recsys_embed.features.ppmi import train_ppmi_svd
+
+    docs, pairs = planted_pairs_corpus()
+    wv = train_ppmi_svd(docs, dim=12, seed=0, show=False)
+    unit = wv.matrix / np.linalg.norm(wv.matrix, axis=1, keepdims=True)
+    sims = unit @ unit.T
+    np.fill_diagonal(sims, -np.inf)
+    for a, b in pairs:
+        assert wv.words[int(np.argmax(sims[wv.index[a]]))] == b
+        assert wv.words[int(np.argmax(sims[wv.index[b]]))] == a
+    again = train_ppmi_svd(docs, dim=12, seed=0, show=False)
+    assert again.words == wv.words and again.matrix.tobytes() == wv.matrix.tobytes()
+
+
+def test_word_vectors_are_built_once_per_corpus_and_settings(caplog):
+    import polars as pl
+
+    import recsys_embed as rse
+    from recsys_embed import models
+    from recsys_embed.features.cache import WORD_VECTORS
+
+    docs, _ = planted_pairs_corpus()
+    items = pl.DataFrame({"item_id": list(range(len(docs))), "text": [" ".join(d) for d in docs]})
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({"u": rng.integers(0, 30, 600), "i": rng.integers(0, 300, 600)})
+    train = rse.Interactions.from_frame(frame.unique(), "u", "i")
+    WORD_VECTORS.clear()
+    with caplog.at_level("INFO", logger="recsys_embed"):
+        knn = models.create("text-knn", word2vec_dim=8).fit(train, item_text=items)
+        models.create("als-text-map", word2vec_dim=8, factors=4).fit(train, item_text=items)
+        models.create("lightfm-hybrid", word2vec_dim=8, epochs=1).fit(train, item_text=items)
+    assert (WORD_VECTORS.trained, WORD_VECTORS.reused) == (1, 2)
+    built = [r for r in caplog.records if r.getMessage().startswith("word vectors: building")]
+    assert len(built) == 1 and "ppmi-svd 8-d on 400 item texts" in built[0].getMessage()
+    # other settings (dimensions, method) are another entry; so is another tokenisation
+    models.create("text-knn", word2vec_dim=6).fit(train, item_text=items)
+    models.create("text-knn", word2vec_dim=8, vectors="word2vec").fit(train, item_text=items)
+    assert WORD_VECTORS.trained == 3
+    with_stop = items.with_columns((pl.col("text") + " the").alias("text"))
+    models.create("text-knn", word2vec_dim=8, stop_words=False).fit(train, item_text=with_stop)
+    assert WORD_VECTORS.trained == 4
+    models.create("text-knn", word2vec_dim=8, stop_words=True).fit(train, item_text=with_stop)
+    assert (WORD_VECTORS.trained, WORD_VECTORS.reused) == (4, 3)  # "the" dropped: as before
+    refit = models.create("text-knn", word2vec_dim=8).fit(train, item_text=items)
+    assert np.array_equal(refit.item_factors_, knn.item_factors_)
+    WORD_VECTORS.clear()

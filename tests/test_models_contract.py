@@ -64,6 +64,11 @@ class TestTextKNN(ModelContract):
     params: ClassVar = {"word2vec_dim": 8}
 
 
+class TestTextMapALS(ModelContract):
+    model_name = "als-text-map"
+    params: ClassVar = {"factors": 8, "regularization": 1.0, "iterations": 10, "word2vec_dim": 8}
+
+
 class TestEASE(ModelContract):
     model_name = "ease"
     params: ClassVar = {"l2": 5.0}
@@ -87,7 +92,9 @@ def test_every_registered_model_has_a_contract_subclass():
 
 
 def test_registry_errors_list_what_is_allowed():
-    with pytest.raises(ValueError, match=r"unknown model 'svd'; available: \['als', 'bpr'"):
+    with pytest.raises(
+        ValueError, match=r"unknown model 'svd'; available: \['als', 'als-text-map', 'bpr'"
+    ):
         models.create("svd")
     with pytest.raises(ValueError, match=r"has no parameter\(s\) \['factor'\]; allowed: \['alpha'"):
         models.create("als", factor=3)

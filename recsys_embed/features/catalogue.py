@@ -11,6 +11,8 @@ import polars as pl
 import scipy.sparse as sp
 
 from recsys_embed.errors import DataError
+from recsys_embed.features.cache import WORD_VECTORS, corpus_digest, source_key
+from recsys_embed.features.ppmi import train_ppmi_svd
 from recsys_embed.features.text import tokenize
 from recsys_embed.features.vectors import WordVectors, load_word_vectors, train_word2vec
 
@@ -39,14 +41,39 @@ def item_docs(item_ids: np.ndarray, texts: Mapping[Any, str], stop_words: bool) 
     return [tokenize(texts.get(i, "") or "", stop_words) for i in item_ids.tolist()]
 
 
+TRAINED_VECTORS = ("ppmi-svd", "word2vec")
+
+
 def word_vectors(
-    spec: str, docs: Sequence[Sequence[str]], fmt: str = "auto", dim: int = 64, seed: int = 0
+    spec: str,
+    docs: Sequence[Sequence[str]],
+    fmt: str = "auto",
+    dim: int = 64,
+    seed: int = 0,
+    show: bool | None = None,
 ) -> WordVectors:
-    """``"word2vec"``: trained on ``docs``; else a vector file, read for the corpus words only."""
+    """Word vectors for a corpus, built once per corpus and settings (:data:`WORD_VECTORS`).
+
+    ``"ppmi-svd"`` or ``"word2vec"``: trained on ``docs``; else a vector file, read for the
+    corpus words only.
+    """
+    digest = corpus_digest(docs)
+    n = sum(1 for d in docs if d)
+    if spec == "ppmi-svd":
+        key: tuple[object, ...] = (spec, dim, seed, digest)
+        label = f"ppmi-svd {dim}-d on {n} item texts"
+        return WORD_VECTORS.get(key, lambda: train_ppmi_svd(docs, dim, seed, show), label)
     if spec == "word2vec":
-        return train_word2vec(docs, dim=dim, seed=seed)
+        key = (spec, dim, seed, digest)
+        label = f"word2vec {dim}-d on {n} item texts"
+        return WORD_VECTORS.get(
+            key, lambda: train_word2vec(docs, dim=dim, seed=seed, show=show), label
+        )
     vocab = {w for d in docs for w in d}
-    return load_word_vectors(spec, vocabulary=vocab, fmt=fmt)
+    key = (*source_key(spec), fmt, digest)
+    return WORD_VECTORS.get(
+        key, lambda: load_word_vectors(spec, vocabulary=vocab, fmt=fmt), f"{spec} for {n} items"
+    )
 
 
 def token_vocabulary(docs: Sequence[Sequence[str]], min_count: int = 2) -> list[str]:

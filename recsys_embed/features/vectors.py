@@ -8,10 +8,12 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from recsys_embed.errors import ConfigError, DataError
+from recsys_embed.progress import Progress, progress
 
 FORMATS = ("auto", "glove", "word2vec", "word2vec-binary", "fasttext")
 HEADER = re.compile(rb"^\s*(\d+)\s+(\d+)\s*$")
@@ -131,24 +133,38 @@ def _stable_hash(text: str) -> int:
 
 
 def train_word2vec(
-    docs: Sequence[Sequence[str]], dim: int = 64, seed: int = 0, epochs: int = 30, window: int = 8
+    docs: Sequence[Sequence[str]],
+    dim: int = 64,
+    seed: int = 0,
+    epochs: int = 30,
+    window: int = 8,
+    show: bool | None = None,
 ) -> WordVectors:
     """Skip-gram word2vec on the item corpus itself (gensim; one worker, so it is seeded)."""
     from gensim.models import Word2Vec
+    from gensim.models.callbacks import CallbackAny2Vec
 
     sentences = [list(d) for d in docs if d]
     if not sentences:
         raise DataError("no item text to train word2vec on")
-    model = Word2Vec(
-        sentences=sentences,
-        vector_size=dim,
-        window=window,
-        min_count=1,
-        sg=1,
-        epochs=epochs,
-        seed=seed,
-        workers=1,
-        hashfxn=_stable_hash,
-    )
+
+    class _Epochs(CallbackAny2Vec):
+        def on_epoch_end(self, model: object) -> None:
+            bar.update(1)
+
+    bar: Progress[Any]
+    with progress(total=epochs, desc="word2vec", show=show, unit="epoch") as bar:
+        model = Word2Vec(
+            sentences=sentences,
+            vector_size=dim,
+            window=window,
+            min_count=1,
+            sg=1,
+            epochs=epochs,
+            seed=seed,
+            workers=1,
+            hashfxn=_stable_hash,
+            callbacks=[_Epochs()],
+        )
     words = list(model.wv.index_to_key)
     return WordVectors(words, np.asarray(model.wv.vectors, dtype=np.float32), "word2vec")

@@ -10,6 +10,7 @@ from recsys_embed.models.popularity import Popularity
 from recsys_embed.models.random import Random
 from recsys_embed.models.registry import REGISTRY, create, describe, load, model_class
 from recsys_embed.models.textknn import TextKNN
+from recsys_embed.models.textmap import TextMapALS
 
 __all__ = [
     "ALS",
@@ -22,6 +23,7 @@ __all__ = [
     "Random",
     "Recommender",
     "TextKNN",
+    "TextMapALS",
     "create",
     "describe",
     "load",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.features.catalogue import token_onehots, token_vocabulary
+from recsys_embed.features.codes import sparse_codes, spherical_kmeans
 from recsys_embed.models import persist
 from recsys_embed.models.base import FOLD_IN_PARAMS
 from recsys_embed.models.lightfm import LightFM, fit_lightfm, folded_factors
@@ -16,13 +17,31 @@ from recsys_embed.models.params import Param
 from recsys_embed.models.textbase import TEXT_PARAMS, TextModel
 
 
+def top_m(dense: np.ndarray, m: int) -> np.ndarray:
+    """``dense`` with all but each row's ``m`` largest-magnitude entries set to 0 (m=0: as is).
+
+    LightFM's cost per item grows with its non-zero features; a few coordinates keep most of
+    a centred text vector's direction.
+    """
+    if m <= 0 or m >= dense.shape[1]:
+        return dense
+    out = np.zeros_like(dense)
+    keep = np.argpartition(-np.abs(dense), m - 1, axis=1)[:, :m]
+    rows = np.arange(dense.shape[0])[:, None]
+    out[rows, keep] = dense[rows, keep]
+    return out
+
+
 class LightFMHybrid(TextModel):
     """LightFM with item features ``[identity | text vector | token one-hots]``.
 
     - identity: one column per item with training interactions (``identity=True``), so warm
       items keep a free vector; cold and text-only items have none.
-    - text: the item's pooled word vectors (see :mod:`recsys_embed.features.text`), mean-centred
-      and L2-normalised, times ``text_weight``.
+    - text: the item's pooled word vectors (see :mod:`recsys_embed.features.text`) or its
+      ``item_vectors``, mean-centred and L2-normalised, times ``text_weight``. By default coded
+      sparsely (``text_codes``): the item's ``text_top_m`` = 8 nearest of at most 512 spherical
+      k-means centroids (one per 8 items at most), weighted by cosine; LightFM's cost grows with
+      an item's non-zero features, so 8 codes fit ~4x faster than a dense 64-d block.
     - tokens (``token_features=True``): one-hot of tokens found in >= 2 items (genres, tags),
       the row L2-normalised, times ``token_weight``.
 
@@ -33,9 +52,10 @@ class LightFMHybrid(TextModel):
     Items without training interactions are scored from their text (and tokens) alone;
     :meth:`add_items` adds new ones after fitting. Scores equal LightFM's ``predict``.
 
-    Defaults suit mostly-warm catalogues. For ranking cold items, ``identity=False,
-    no_components=128, epochs=50`` was best on a validation split and carried over to two
-    other catalogue shapes (evaluation/README.md), at about 4x the fit time.
+    Defaults were chosen for ranking cold items on validation cold splits of three catalogue
+    shapes (evaluation/README.md): no identity block, 8 text codes, 64 components, 30 epochs.
+    For mostly-warm catalogues set ``identity=True`` (the default run does); for item-to-item
+    neighbours by title, ``text_codes=0`` (dense block, slower).
     """
 
     name = "lightfm-hybrid"
@@ -48,16 +68,34 @@ class LightFMHybrid(TextModel):
         ),
         **TEXT_PARAMS,
         "text_weight": Param(1.0, float, "scale of the text block against identity", minimum=0),
-        "identity": Param(True, bool, "an identity feature for every item seen in training"),
+        "identity": Param(False, bool, "an identity feature for every item seen in training"),
         "token_features": Param(False, bool, "one-hot tokens (genres, tags) beside the text"),
         "token_weight": Param(1.0, float, "scale of the token block", minimum=0),
+        "text_codes": Param(
+            512,
+            int,
+            "code the text as its nearest of this many k-means centroids, at most one per 8 "
+            "items with text (0: dense)",
+            minimum=0,
+        ),
+        "text_top_m": Param(
+            8,
+            int,
+            "with text_codes: centroids kept per item; else the m largest-magnitude text "
+            "coordinates kept (0: all)",
+            minimum=0,
+        ),
         **FOLD_IN_PARAMS,
     }
 
     def _side_features(self, text: np.ndarray, docs: list[list[str]]) -> sp.csr_matrix:
         p = self.params
+        if p["text_codes"]:
+            text = sparse_codes(text, self.centroids_, p["text_top_m"] or 4)
+        else:
+            text = top_m(text, p["text_top_m"])
         blocks = [sp.csr_matrix(text * p["text_weight"])]
-        if p["token_features"]:
+        if self.tokens_:
             blocks.append(token_onehots(docs, self.tokens_) * p["token_weight"])
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
@@ -67,7 +105,14 @@ class LightFMHybrid(TextModel):
         n_items = len(catalogue)
         text = self._fit_text(catalogue)
         docs = self._docs([self._texts.get(i, "") for i in catalogue.ids.tolist()])
-        self.tokens_ = token_vocabulary(docs) if p["token_features"] else []
+        self.tokens_ = token_vocabulary(docs) if p["token_features"] and self._texts else []
+        # at most one centroid per 8 items with text: codes shared by a handful of items
+        n_codes = min(p["text_codes"], max(1, int((np.abs(text).sum(axis=1) > 0).sum()) // 8))
+        self.centroids_ = (
+            spherical_kmeans(text, n_codes, seed=p["random_state"] or 0)
+            if p["text_codes"]
+            else np.zeros((0, text.shape[1]))
+        )
         side = self._side_features(text, docs)
         counts = np.bincount(train.matrix.indices, minlength=n_items)
         blocks = []
@@ -91,9 +136,11 @@ class LightFMHybrid(TextModel):
         self.side_biases_ = np.asarray(model.item_biases[-n_side:], dtype=np.float32)
         return folded_factors(model, features)
 
-    def _new_item_factors(self, texts: list[str]) -> np.ndarray:
+    def _new_item_factors(
+        self, ids: list[Any], texts: list[str], vectors: dict[Any, Any]
+    ) -> np.ndarray:
         docs = self._docs(texts)
-        side = self._side_features(self.featurizer_.transform(docs), docs)
+        side = self._side_features(self._dense_new(ids, texts, vectors), docs)
         emb = side @ self.side_embeddings_
         bias = side @ self.side_biases_
         return np.hstack([emb, np.ones((len(texts), 1)), np.asarray(bias).reshape(-1, 1)])
@@ -106,6 +153,7 @@ class LightFMHybrid(TextModel):
             **super()._extra_arrays(),
             "side_embeddings": self.side_embeddings_,
             "side_biases": self.side_biases_,
+            "text_centroids": self.centroids_,
             "tokens": persist.ids_to_array(np.asarray(self.tokens_, dtype=object)),
         }
 
@@ -113,4 +161,5 @@ class LightFMHybrid(TextModel):
         super()._restore_extra(arrays)
         self.side_embeddings_ = arrays["side_embeddings"]
         self.side_biases_ = arrays["side_biases"]
+        self.centroids_ = arrays["text_centroids"]
         self.tokens_ = [str(t) for t in arrays["tokens"].tolist()]

@@ -20,12 +20,24 @@ from recsys_embed.models.persist import library_versions
 from recsys_embed.models.popularity import Popularity
 from recsys_embed.models.random import Random
 from recsys_embed.models.textknn import TextKNN
+from recsys_embed.models.textmap import TextMapALS
 
 __all__ = ["REGISTRY", "create", "describe", "fit", "library_versions", "load", "model_class"]
 
 REGISTRY: dict[str, type[Recommender]] = {
     cls.name: cls
-    for cls in (ALS, BPR, UniformBPR, LightFM, Popularity, Random, LightFMHybrid, TextKNN, EASE)
+    for cls in (
+        ALS,
+        BPR,
+        UniformBPR,
+        LightFM,
+        Popularity,
+        Random,
+        LightFMHybrid,
+        TextKNN,
+        TextMapALS,
+        EASE,
+    )
 }
 
 

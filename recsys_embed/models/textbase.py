@@ -4,7 +4,7 @@ the fitted text featurizer, and its pickle-free persistence."""
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -13,6 +13,7 @@ from recsys_embed.data.idmap import IdMap, as_id_array
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import DataError
 from recsys_embed.features.catalogue import item_docs, text_by_id, word_vectors
+from recsys_embed.features.itemvectors import ItemVectorTable, read_item_vectors, vectors_by_id
 from recsys_embed.features.text import POOLINGS, TextFeaturizer, tokenize
 from recsys_embed.features.vectors import FORMATS, WordVectors
 from recsys_embed.models import persist
@@ -20,11 +21,27 @@ from recsys_embed.models.base import Recommender
 from recsys_embed.models.params import Param
 
 TEXT_PARAMS = {
-    "vectors": Param("word2vec", str, "word-vector file, or 'word2vec' to train on the item text"),
+    "vectors": Param(
+        "ppmi-svd",
+        str,
+        "word vectors: 'ppmi-svd' or 'word2vec' trained on the item text, or a vector file",
+    ),
     "vector_format": Param("auto", str, "vector file format", choices=FORMATS),
-    "word2vec_dim": Param(64, int, "dimensions when training word2vec", minimum=2),
+    "word2vec_dim": Param(
+        64, int, "dimensions of word vectors trained on the item text (either method)", minimum=2
+    ),
     "pooling": Param("mean", str, "word-vector pooling", choices=POOLINGS),
-    "stop_words": Param(False, bool, "drop English stop-words"),
+    "stop_words": Param(True, bool, "drop English stop-words"),
+    "item_vectors": Param(
+        None,
+        str,
+        "precomputed item vectors (.parquet: item_id + a list column; .npy + ids file) "
+        "used instead of pooled word vectors",
+        nullable=True,
+    ),
+    "item_vector_ids": Param(
+        None, str, "ids file of a .npy item_vectors (default: <file>.ids.txt)", nullable=True
+    ),
 }
 
 
@@ -36,23 +53,34 @@ class TextModel(Recommender):
     catalogue after the training items, so they can be recommended, scored and compared.
     """
 
-    needs_item_text: ClassVar[bool] = True
+    @property
+    def needs_item_text(self) -> bool:
+        """Text is needed unless precomputed ``item_vectors`` give the item side."""
+        return self.params.get("item_vectors") is None
 
     def fit(
         self, train: Interactions, item_text: Any = None, *, show_progress: bool | None = None
     ) -> TextModel:
-        if item_text is None:
+        """Fit on ``train`` with the items' text and/or the ``item_vectors`` file."""
+        if item_text is None and self.needs_item_text:
             raise DataError(
                 f"{self.name} needs item text: fit(train, item_text=<frame with item_id, text>)"
+                " or the item_vectors parameter"
             )
-        self._texts = text_by_id(item_text)
-        super().fit(train, show_progress=show_progress)
-        del self._texts
+        self._texts = {} if item_text is None else text_by_id(item_text)
+        path = self.params.get("item_vectors")
+        self._vectors = (
+            {} if path is None else read_item_vectors(path, self.params["item_vector_ids"])
+        )
+        try:
+            super().fit(train, show_progress=show_progress)
+        finally:
+            del self._texts, self._vectors
         return self
 
     def _catalogue(self, train: Interactions) -> IdMap:
         known = set(train.item_ids.tolist())
-        extra = [i for i in self._texts if i not in known]
+        extra = [i for i in {**self._texts, **self._vectors} if i not in known]
         if not extra:
             return train.item_map
         try:
@@ -65,37 +93,67 @@ class TextModel(Recommender):
         return IdMap(ids, "item")
 
     def _fit_text(self, catalogue: IdMap) -> np.ndarray:
-        """Fit the featurizer on the catalogue's text; its (n_items, dim) item vectors."""
+        """The (n_items, dim) dense item block: the ``item_vectors`` file's vectors, or the
+        pooled word vectors of the catalogue's text (the featurizer is fitted here)."""
         p = self.params
+        if self._vectors:
+            self.item_vector_table_ = ItemVectorTable().fit(self._vectors)
+            self.items_without_vector_ = sum(
+                1 for i in catalogue.ids.tolist() if i not in self._vectors
+            )
+            return self.item_vector_table_.transform(catalogue.ids.tolist(), self._vectors)
         docs = item_docs(catalogue.ids, self._texts, p["stop_words"])
         vectors = word_vectors(
-            p["vectors"], docs, p["vector_format"], p["word2vec_dim"], p.get("random_state") or 0
+            p["vectors"],
+            docs,
+            p["vector_format"],
+            p["word2vec_dim"],
+            p.get("random_state") or 0,
+            show=self._show_progress,
         )
         self.featurizer_ = TextFeaturizer(vectors, p["pooling"]).fit(docs)
         return self.featurizer_.transform(docs)
+
+    def _dense_new(self, ids: list[Any], texts: list[str], vectors: dict[Any, Any]) -> np.ndarray:
+        """The dense block of new items, as :meth:`_fit_text` built it for the catalogue."""
+        if hasattr(self, "item_vector_table_"):
+            return self.item_vector_table_.transform(ids, vectors)
+        return self.featurizer_.transform(self._docs(texts))
 
     def _docs(self, texts: list[str]) -> list[list[str]]:
         return [tokenize(t or "", self.params["stop_words"]) for t in texts]
 
     # ---- growing the catalogue -----------------------------------------------------------
     @abstractmethod
-    def _new_item_factors(self, texts: list[str]) -> np.ndarray:
-        """Item vectors for new items, from their text alone."""
+    def _new_item_factors(
+        self, ids: list[Any], texts: list[str], vectors: dict[Any, Any]
+    ) -> np.ndarray:
+        """Item vectors for new items, from their text (and precomputed vectors) alone."""
 
-    def add_items(self, item_text: Any) -> int:
-        """Add items known only by their text to a fitted model, without refitting.
+    def add_items(self, item_text: Any = None, item_vectors: Any = None) -> int:
+        """Add items known only by their text and/or vectors to a fitted model, no refitting.
 
-        Returns how many were added; ids already in the catalogue are refused.
+        ``item_vectors``: ``{item_id: vector}`` or a frame with ``item_id`` and one list
+        column, for a model fitted with ``item_vectors``. Returns how many were added; ids
+        already in the catalogue are refused.
         """
         self._require_fitted()
-        texts = text_by_id(item_text)
-        ids = as_id_array(list(texts))
+        if item_text is None and item_vectors is None:
+            raise DataError("add_items needs item_text and/or item_vectors")
+        if item_vectors is not None and not hasattr(self, "item_vector_table_"):
+            raise DataError(
+                "item_vectors given to add_items, but this model was fitted without item_vectors"
+            )
+        texts = {} if item_text is None else text_by_id(item_text)
+        vectors = {} if item_vectors is None else vectors_by_id(item_vectors)
+        ids = as_id_array(list({**texts, **vectors}))
         clash = self.item_map_.indices(ids, missing="mask") >= 0
         if clash.any():
             raise DataError(
                 f"{int(clash.sum())} item id(s) already in the catalogue, e.g. {ids[clash][0]!r}"
             )
-        new = self._new_item_factors([texts[i] for i in ids.tolist()])
+        id_list = ids.tolist()
+        new = self._new_item_factors(id_list, [texts.get(i, "") for i in id_list], vectors)
         self.item_map_ = IdMap(
             np.concatenate([self.item_map_.ids, ids.astype(self.item_map_.ids.dtype)]), "item"
         )
@@ -111,6 +169,8 @@ class TextModel(Recommender):
 
     # ---- persistence ---------------------------------------------------------------------
     def _extra_arrays(self) -> dict[str, np.ndarray]:
+        if hasattr(self, "item_vector_table_"):
+            return {"item_vector_mean": self.item_vector_table_.mean_}
         f = self.featurizer_
         return {
             "text_words": persist.ids_to_array(np.asarray(f.vectors.words, dtype=object)),
@@ -121,6 +181,12 @@ class TextModel(Recommender):
         }
 
     def _restore_extra(self, arrays: dict[str, np.ndarray]) -> None:
+        if "item_vector_mean" in arrays:
+            table = ItemVectorTable()
+            table.mean_ = arrays["item_vector_mean"]
+            table.dim_ = len(table.mean_)
+            self.item_vector_table_ = table
+            return
         words = [str(w) for w in arrays["text_words"].tolist()]
         f = TextFeaturizer(WordVectors(words, arrays["text_matrix"]), self.params["pooling"])
         f.word_weight_ = arrays["text_word_weight"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,5 +45,7 @@ class TextKNN(TextModel):
         )
         return _unit(binary @ self.item_factors_.astype(np.float64)).astype(np.float32)
 
-    def _new_item_factors(self, texts: list[str]) -> np.ndarray:
-        return self.featurizer_.transform(self._docs(texts))
+    def _new_item_factors(
+        self, ids: list[Any], texts: list[str], vectors: dict[Any, Any]
+    ) -> np.ndarray:
+        return self._dense_new(ids, texts, vectors)
