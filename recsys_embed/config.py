@@ -18,7 +18,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SPLIT_METHODS = ("random", "temporal", "leave_last", "cold_items", "given")
+SPLIT_METHODS = ("random", "hash", "temporal", "leave_last", "cold_items", "given")
+ENGINES = ("local", "spark")
 DEFAULT_CONFIG = """\
 # The default run of `recsys-embed evaluate`: ml-latest-small (shipped in datasets/),
 # every rating an interaction, a per-user random 75/25 split, five models.
@@ -133,6 +134,21 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class EngineConfig:
+    """The ``[engine]`` table: where the job runs (see :mod:`recsys_embed.spark`).
+
+    ``master`` and ``conf`` (Spark settings, values as strings) apply when no Spark session
+    exists yet; under ``spark-submit`` the session it created is used as is.
+    ``checkpoint_dir`` is where Spark ALS cuts its lineage (default: a temporary directory).
+    """
+
+    name: str = "local"
+    master: str = "local[*]"
+    conf: dict[str, str] = field(default_factory=dict)
+    checkpoint_dir: str | None = None
+
+
+@dataclass(frozen=True)
 class RunConfig:
     data: DataConfig
     split: SplitConfig
@@ -140,6 +156,7 @@ class RunConfig:
     models: tuple[ModelConfig, ...]
     source: str  # the file it came from, or "<default>"
     tune: TuneConfig = field(default_factory=TuneConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def model(self, name: str) -> ModelConfig:
@@ -271,7 +288,7 @@ def _split(source: str, base: Path, raw: Any, is_dataset: bool) -> SplitConfig:
     if not 0 < frac < 1:
         raise t.fail("test_fraction", "a number in (0, 1)")
     stratify = t.choice("stratify", ("user", "item", "none"), "user")
-    if "stratify" in t.values and method != "random":
+    if "stratify" in t.values and method != "random":  # "hash" draws per interaction
         raise t.fail("stratify", "no stratify key unless method = 'random'")
     n_last = t.get("n_last", int, 1)
     if n_last < 1:
@@ -344,6 +361,26 @@ def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
     )
 
 
+def _engine(source: str, raw: Any) -> EngineConfig:
+    t = _Table(source, "engine", raw, ("name", "master", "conf", "checkpoint_dir"))
+    conf = t.get("conf", dict, {})
+    for key, value in conf.items():
+        if isinstance(value, bool):
+            conf[key] = "true" if value else "false"
+        elif isinstance(value, (int, float, str)):
+            conf[key] = str(value)
+        else:
+            raise ConfigError(
+                f"{source}: [engine.conf] {key} = {value!r}; expected a string, number or bool"
+            )
+    master = t.get("master", str, "local[*]")
+    if not master:
+        raise t.fail("master", "a Spark master URL such as 'local[2]' or 'yarn'")
+    return EngineConfig(
+        t.choice("name", ENGINES, "local"), master, conf, t.get("checkpoint_dir", str)
+    )
+
+
 def _models(source: str, raw: Any, vocab: Vocabulary) -> tuple[ModelConfig, ...]:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError(f"{source}: [models] needs at least one [models.NAME] table")
@@ -368,11 +405,11 @@ def _models(source: str, raw: Any, vocab: Vocabulary) -> tuple[ModelConfig, ...]
 
 def parse_config(raw: dict[str, Any], source: str, base: Path, vocab: Vocabulary) -> RunConfig:
     """Validate a parsed TOML document. Relative paths are relative to ``base``."""
-    unknown = sorted(set(raw) - {"data", "split", "evaluate", "models", "tune"})
+    unknown = sorted(set(raw) - {"data", "split", "evaluate", "models", "tune", "engine"})
     if unknown:
         raise ConfigError(
             f"{source}: unknown table(s) {unknown}; "
-            "allowed: ['data', 'evaluate', 'models', 'split', 'tune']"
+            "allowed: ['data', 'engine', 'evaluate', 'models', 'split', 'tune']"
         )
     if "data" not in raw:
         raise ConfigError(f"{source}: needs a [data] table")
@@ -389,6 +426,7 @@ def parse_config(raw: dict[str, Any], source: str, base: Path, vocab: Vocabulary
         models,
         source,
         tune,
+        _engine(source, raw.get("engine", {})),
         raw,
     )
 

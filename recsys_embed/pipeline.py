@@ -96,6 +96,8 @@ def make_split(
         return (*splits.given_split(inter, read_test_pairs(data, s.test)), None)
     if s.method == "random":
         train, test = splits.random_split(inter, s.test_fraction, s.stratify, s.seed)
+    elif s.method == "hash":
+        train, test = splits.hash_split(inter, s.test_fraction, s.seed)
     elif s.method == "temporal":
         train, test = splits.temporal_split(inter, s.test_fraction, seed=s.seed)
     elif s.method == "leave_last":
