@@ -13,7 +13,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from threadpoolctl import threadpool_limits
 
@@ -72,6 +72,17 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        help="where to run: local (default) or spark (the [engine] table of a config otherwise)",
+    )
+    p.add_argument(
+        "--master", help="Spark master URL, e.g. 'local[2]' (default: [engine] master, local[*])"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="recsys-embed", description="Embedding-based recommendation jobs.")
     parser.add_argument("--version", action="version", version=f"recsys-embed {__version__}")
@@ -82,12 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="TOML run config (default: ml-latest-small, 5 models)"
     )
     ev.add_argument("--out", type=Path, required=True, help="directory for the run's files")
+    _engine_args(ev)
     _common(ev)
 
     tr = sub.add_parser("train", help="fit one configured model on all the data and save it")
     tr.add_argument("--config", type=Path, required=True)
     tr.add_argument("--model", required=True, help="a [models.NAME] of the config")
     tr.add_argument("--out", type=Path, required=True, help="model directory to write")
+    _engine_args(tr)
     _common(tr)
 
     tu = sub.add_parser(
@@ -116,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="users in --users that the model does not know: skip them, or popular items",
     )
     rc.add_argument("--include-seen", action="store_true", help="do not exclude training items")
+    _engine_args(rc)
     _common(rc)
 
     ds = sub.add_parser("datasets", help="list or fetch the known datasets")
@@ -129,21 +143,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _evaluate(args: argparse.Namespace, log: Log) -> None:
+def _run_config(args: argparse.Namespace) -> tuple[Any, bool]:
+    """The run config (Spark-only model types allowed) and whether it runs on Spark."""
     from recsys_embed.config import load_config
-    from recsys_embed.pipeline import VOCABULARY, run_evaluation
+    from recsys_embed.pipeline import VOCABULARY
+    from recsys_embed.spark.params import SPARK_MODELS, spark_vocabulary
 
-    config = load_config(args.config, VOCABULARY)
+    config = load_config(args.config, spark_vocabulary(VOCABULARY))
+    on_spark = (args.engine or config.engine.name) == "spark"
+    if args.master and not on_spark:
+        raise ConfigError("--master needs the Spark engine: add --engine spark")
+    if not on_spark:
+        for m in config.models:
+            if m.type in SPARK_MODELS and (getattr(args, "model", None) in (None, m.name)):
+                raise ConfigError(
+                    f"{config.source}: [models.{m.name}] type {m.type!r} trains on Spark: "
+                    "run with --engine spark (or [engine] name = 'spark')"
+                )
+    if on_spark:
+        from recsys_embed.spark import require_spark
+
+        require_spark()
+    return config, on_spark
+
+
+def _evaluate(args: argparse.Namespace, log: Log) -> None:
+    from recsys_embed.pipeline import run_evaluation
+
+    config, on_spark = _run_config(args)
+    if on_spark:
+        from recsys_embed.spark.jobs import run_spark_evaluation
+
+        report = run_spark_evaluation(config, args.out, log, args.threads, args.master)
+        print(report.to_markdown(), end="")
+        return
     report = run_evaluation(config, args.out, log, threads=args.threads)
     print(report.to_markdown(), end="")
 
 
 def _train(args: argparse.Namespace, log: Log) -> None:
-    from recsys_embed.config import load_config
-    from recsys_embed.pipeline import VOCABULARY, train_model
+    from recsys_embed.pipeline import train_model
 
-    config = load_config(args.config, VOCABULARY)
+    config, on_spark = _run_config(args)
     config.model(args.model)  # fails early, naming the configured models
+    if on_spark:
+        from recsys_embed.spark.jobs import train_on_spark
+
+        train_on_spark(config, args.model, args.out, log, args.threads, args.master)
+        return
     train_model(config, args.model, args.out, log, threads=args.threads)
 
 
@@ -178,6 +225,11 @@ def _recommend(args: argparse.Namespace, log: Log) -> None:
 
     if args.k < 1 or args.chunk_size < 1:
         raise ConfigError("--k and --chunk-size must be positive")
+    if args.engine == "spark":
+        _recommend_spark(args, log)
+        return
+    if args.master:
+        raise ConfigError("--master needs the Spark engine: add --engine spark")
     check_output(args.out)
     model = load(args.model)
     users = read_user_ids(args.users, model.user_map_.ids.dtype) if args.users else None
@@ -192,6 +244,31 @@ def _recommend(args: argparse.Namespace, log: Log) -> None:
         exclude_seen=not args.include_seen,
         unknown=args.unknown,
         progress=log.progress,
+    )
+    if summary.unknown_users:
+        action = "skipped" if args.unknown == "skip" else "given popular items"
+        log(f"{summary.unknown_users} unknown user(s) {action}")
+    log(f"wrote {summary.rows_written} rows for {summary.users_written} users to {summary.path}")
+
+
+def _recommend_spark(args: argparse.Namespace, log: Log) -> None:
+    from recsys_embed.config import EngineConfig
+    from recsys_embed.spark import require_spark
+
+    require_spark()
+    from recsys_embed.spark.jobs import recommend_on_spark
+
+    log(f"recommending top {args.k} on Spark ({args.master or 'local[*]'})")
+    summary = recommend_on_spark(
+        args.model,
+        str(args.out),
+        args.k,
+        str(args.users) if args.users else None,
+        args.chunk_size,
+        args.unknown,
+        not args.include_seen,
+        EngineConfig(name="spark"),
+        args.master,
     )
     if summary.unknown_users:
         action = "skipped" if args.unknown == "skip" else "given popular items"

@@ -13,6 +13,8 @@ keeps at least one train interaction (so a group of one stays entirely in train)
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from recsys_embed.data.interactions import Interactions
@@ -90,7 +92,7 @@ def _rotl(x: np.ndarray, r: int) -> np.ndarray:
     return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
 
 
-def xxhash64_long(values: np.ndarray | int, seed: np.ndarray | int) -> np.ndarray:
+def xxhash64_long(values: Any, seed: Any) -> np.ndarray:
     """xxHash64 of int64 values with per-value seeds, bit for bit Spark SQL's ``xxhash64``.
 
     Spark's ``xxhash64(a, b, c)`` of bigint columns is ``h(c, h(b, h(a, 42)))`` with this ``h``.

@@ -273,7 +273,7 @@ def to_local(si: SparkInteractions) -> Interactions:
     items = IdMap(_ids_of(si.items, "item", si.n_items), "item")
     table = si.frame.toArrow()
     times = table.column("timestamp").to_numpy() if si.has_time else None
-    return Interactions.from_indices(
+    inter = Interactions.from_indices(
         table.column("user_idx").to_numpy(),
         table.column("item_idx").to_numpy(),
         users,
@@ -282,6 +282,7 @@ def to_local(si: SparkInteractions) -> Interactions:
         timestamps=times,
         source=si.source,
     )
+    return replace(inter, n_duplicates=si.n_duplicates)
 
 
 def ids_frame(spark: SparkSession, ids: np.ndarray, name: str) -> DataFrame:
