@@ -241,7 +241,8 @@ def _data(source: str, base: Path, raw: Any, vocab: Vocabulary) -> DataConfig:
                 "interactions",
                 f"a .csv/.tsv/.txt/.dat/.parquet path or a dataset name {sorted(vocab.datasets)}",
             )
-        target = str(_path(base, target))
+        if "://" not in target:  # URLs (hdfs://, s3a://) are for the Spark engine, as given
+            target = str(_path(base, target))
         for key in ("user_col", "item_col"):
             t.get(key, str, required=True)
     items = None

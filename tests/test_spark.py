@@ -537,3 +537,41 @@ def test_cli_spark_only_model_and_split_errors(spark, tmp_path, capsys):
         ]
     )
     assert code == 2 and "method = 'hash'" in capsys.readouterr().err
+
+
+# ---- configuration (no Spark needed) ------------------------------------------------------------
+def test_engine_table_and_hash_split_config(tmp_path):
+    from recsys_embed.config import load_config
+    from recsys_embed.pipeline import VOCABULARY, make_split
+    from recsys_embed.spark.params import spark_vocabulary
+
+    vocab = spark_vocabulary(VOCABULARY)
+    path = tmp_path / "run.toml"
+    path.write_text(
+        '[data]\ninteractions = "movielens-latest-small"\n[split]\nmethod = "hash"\ntest_fraction = 0.3\nseed = 9\n'
+        '[engine]\nname = "spark"\nmaster = "local[2]"\ncheckpoint_dir = "/tmp/c"\n[engine.conf]\n"spark.x" = 3\n'
+        '[models.s]\ntype = "spark-als"\nalpha = 2.0\n'
+    )
+    config = load_config(path, vocab)
+    assert config.engine.name == "spark" and config.engine.master == "local[2]"
+    assert config.engine.conf == {"spark.x": "3"} and config.engine.checkpoint_dir == "/tmp/c"
+    path.write_text(
+        '[data]\ninteractions = "movielens-latest-small"\n[engine]\nname = "ray"\n[models.p]\ntype = "popularity"\n'
+    )
+    with pytest.raises(
+        ConfigError, match=r"\[engine\] name = 'ray'; expected one of \['local', 'spark'\]"
+    ):
+        load_config(path, vocab)
+    path.write_text(
+        '[data]\ninteractions = "movielens-latest-small"\n[models.s]\ntype = "spark-als"\nalpha = -1\n'
+    )
+    with pytest.raises(ConfigError, match=r"\[models.s\].*alpha"):
+        load_config(path, vocab)
+    inter = rse.Interactions.from_frame(
+        pl.DataFrame({"u": [1, 1, 2, 2, 3] * 40, "i": list(range(200))}), "u", "i"
+    )
+    from recsys_embed.config import SplitConfig
+
+    train, test, _ = make_split(inter, SplitConfig(method="hash", test_fraction=0.3, seed=9))
+    _, want_test = splits.hash_split(inter, 0.3, 9)
+    assert (test.matrix != want_test.matrix).nnz == 0 and train.nnz + test.nnz == inter.nnz

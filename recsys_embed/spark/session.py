@@ -31,7 +31,8 @@ def get_session(
     checkpoint_dir: str | None = None,
     app_name: str = "recsys-embed",
 ) -> SparkSession:
-    """The active session (e.g. the one ``spark-submit`` made, used as is), else a new one.
+    """The active session, or the one ``spark-submit`` set up (its master and settings are
+    used as is; ``master`` is then ignored), else a new one.
 
     A new session gets ``master`` and ``conf``; with a ``local`` master it is bound to
     127.0.0.1 with the UI off (``SPARK_LOCAL_IP`` is set for the JVM it starts). A checkpoint
@@ -41,6 +42,11 @@ def get_session(
     active = SparkSession.getActiveSession()
     if active is not None:
         spark = active
+    elif os.environ.get("PYSPARK_GATEWAY_PORT"):  # under spark-submit: its master and conf
+        builder = SparkSession.builder.appName(app_name)
+        for key, value in (conf or {}).items():
+            builder = builder.config(key, value)
+        spark = builder.getOrCreate()
     else:
         builder = SparkSession.builder.master(master).appName(app_name)
         settings = dict(LOCAL_DEFAULTS) if master.startswith("local") else {}
