@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -99,13 +100,11 @@ def _score_batch(
     seen_col = batch.column(batch.schema.get_field_index("seen"))
     lengths = seen_col.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
     seen_vals = seen_col.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
-    indptr = np.r_[0, np.cumsum(lengths)]
     keep = seen_vals < m  # a catalogue cut to the first m items drops the rest
     rows = np.repeat(np.arange(n), lengths)[keep]
     seen = sp.csr_matrix(
         (np.ones(int(keep.sum()), np.float32), (rows, seen_vals[keep])), shape=(n, m)
     )
-    del indptr
     user_ids = batch.column(batch.schema.get_field_index("user_id"))
     for s in range(0, n, chunk_size):
         e = min(s + chunk_size, n)
@@ -172,9 +171,8 @@ def requested_users(spark: SparkSession, path: str, id_kind: str) -> DataFrame:
     """``user_id`` rows of a users file: ``.txt`` one per line, or a ``user_id`` column."""
     from recsys_embed.spark.data import read_frame
 
-    if path.lower().endswith((".csv", ".tsv", ".parquet", ".pq")) or not path.lower().endswith(
-        ".txt"
-    ):
+    tabular = path.lower().rstrip("/").endswith((".csv", ".tsv", ".parquet", ".pq"))
+    if tabular or Path(path).is_dir():  # as the local reader, plus parquet directories
         frame = read_frame(spark, path)
         if "user_id" not in frame.columns:
             raise DataError(f"{path}: needs a user_id column; found {frame.columns}")
