@@ -148,6 +148,17 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _engine_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        choices=("local", "spark"),
+        help="where to run: local (default) or spark (the [engine] table of a config otherwise)",
+    )
+    p.add_argument(
+        "--master", help="Spark master URL, e.g. 'local[2]' (default: [engine] master, local[*])"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="recsys-embed", description="Embedding-based recommendation jobs.")
     parser.add_argument("--version", action="version", version=f"recsys-embed {__version__}")
@@ -165,12 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace an --out folder that is not a previous run (a previous run is replaced)",
     )
+    _engine_args(ev)
     _common(ev)
 
     tr = sub.add_parser("train", help="fit one configured model on all the data and save it")
     tr.add_argument("--config", type=Path, required=True, help="TOML run config, see README")
     tr.add_argument("--model", required=True, help="a [models.NAME] of the config")
     tr.add_argument("--out", type=Path, required=True, help="model directory to write")
+    _engine_args(tr)
     _common(tr)
 
     tu = sub.add_parser(
@@ -220,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument(
         "--strict", action="store_true", help="any --users id the model does not know: exit 3"
     )
+    _engine_args(rc)
     _common(rc)
 
     ds = sub.add_parser("datasets", help="list or fetch the known datasets")
@@ -297,10 +311,33 @@ def _add_item_commands(sub: Any) -> None:
     _common(ad)
 
 
+def _run_config(args: argparse.Namespace) -> tuple[Any, bool]:
+    """The run config (Spark-only model types allowed) and whether it runs on Spark."""
+    from recsys_embed.config import load_config
+    from recsys_embed.pipeline import VOCABULARY
+    from recsys_embed.spark.params import SPARK_MODELS, spark_vocabulary
+
+    config = load_config(args.config, spark_vocabulary(VOCABULARY))
+    on_spark = (args.engine or config.engine.name) == "spark"
+    if args.master and not on_spark:
+        raise ConfigError("--master needs the Spark engine: add --engine spark")
+    if not on_spark:
+        for m in config.models:
+            if m.type in SPARK_MODELS and (getattr(args, "model", None) in (None, m.name)):
+                raise ConfigError(
+                    f"{config.source}: [models.{m.name}] type {m.type!r} trains on Spark: "
+                    "run with --engine spark (or [engine] name = 'spark')"
+                )
+    if on_spark:
+        from recsys_embed.spark import require_spark
+
+        require_spark()
+    return config, on_spark
+
+
 def _evaluate(args: argparse.Namespace, log: Log) -> None:
     from recsys_embed import atomic
-    from recsys_embed.config import load_config
-    from recsys_embed.pipeline import VOCABULARY, run_evaluation
+    from recsys_embed.pipeline import run_evaluation
 
     out: Path = args.out
     if out.exists() and not out.is_dir():
@@ -311,18 +348,23 @@ def _evaluate(args: argparse.Namespace, log: Log) -> None:
             f"--out {out}: a non-empty folder that is not a previous run; "
             "pass --overwrite to replace it"
         )
-    config = load_config(args.config, VOCABULARY)
+    config, on_spark = _run_config(args)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic.sweep_stale(out)
     staged = atomic.temp_dir(out)
+
+    def say(message: str) -> None:  # the log names --out, not the staging folder
+        log(message.replace(str(staged), str(out)))
+
     try:  # the whole run is written aside, then swapped in: never a mix of two runs
-        report = run_evaluation(
-            config,
-            staged,
-            lambda m: log(m.replace(str(staged), str(out))),
-            threads=args.threads,
-            show_progress=log.show_progress,
-        )
+        if on_spark:
+            from recsys_embed.spark.jobs import run_spark_evaluation
+
+            report = run_spark_evaluation(config, staged, say, args.threads, args.master)
+        else:
+            report = run_evaluation(
+                config, staged, say, threads=args.threads, show_progress=log.show_progress
+            )
         atomic.publish_dir(staged, out)
     except BaseException:
         atomic.remove(staged)
@@ -331,17 +373,21 @@ def _evaluate(args: argparse.Namespace, log: Log) -> None:
 
 
 def _train(args: argparse.Namespace, log: Log) -> None:
-    from recsys_embed.config import load_config
     from recsys_embed.models.persist import is_model_dir
-    from recsys_embed.pipeline import VOCABULARY, train_model
+    from recsys_embed.pipeline import train_model
 
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and not is_model_dir(out) and any(out.iterdir()):
         raise ConfigError(f"--out {out}: a non-empty folder that is not a saved model")
-    config = load_config(args.config, VOCABULARY)
+    config, on_spark = _run_config(args)
     config.model(args.model)  # fails early, naming the configured models
+    if on_spark:
+        from recsys_embed.spark.jobs import train_on_spark
+
+        train_on_spark(config, args.model, out, log, args.threads, args.master)
+        return
     train_model(config, args.model, out, log, threads=args.threads, show_progress=log.show_progress)
 
 
@@ -380,6 +426,11 @@ def _recommend(args: argparse.Namespace, log: Log) -> None:
         raise ConfigError(f"--k must be an int from 1 to {MAX_K}, got {args.k}")
     if args.chunk_size < 1:
         raise ConfigError(f"--chunk-size must be a positive int, got {args.chunk_size}")
+    if args.engine == "spark":
+        _recommend_spark(args, log)
+        return
+    if args.master:
+        raise ConfigError("--master needs the Spark engine: add --engine spark")
     if args.history is not None:
         return _recommend_history(args, log)
     check_output(args.out)
@@ -403,6 +454,31 @@ def _recommend(args: argparse.Namespace, log: Log) -> None:
         shown = ", ".join(repr(u) for u in summary.unknown_examples)
         more = "" if summary.unknown_users <= len(summary.unknown_examples) else ", ..."
         log(f"{summary.unknown_users} unknown user(s) {action}: {shown}{more}")
+    log(f"wrote {summary.rows_written} rows for {summary.users_written} users to {summary.path}")
+
+
+def _recommend_spark(args: argparse.Namespace, log: Log) -> None:
+    from recsys_embed.config import EngineConfig
+    from recsys_embed.spark import require_spark
+
+    require_spark()
+    from recsys_embed.spark.jobs import recommend_on_spark
+
+    log(f"recommending top {args.k} on Spark ({args.master or 'local[*]'})")
+    summary = recommend_on_spark(
+        args.model,
+        str(args.out),
+        args.k,
+        str(args.users) if args.users else None,
+        args.chunk_size,
+        args.unknown,
+        not args.include_seen,
+        EngineConfig(name="spark"),
+        args.master,
+    )
+    if summary.unknown_users:
+        action = "skipped" if args.unknown == "skip" else "given popular items"
+        log(f"{summary.unknown_users} unknown user(s) {action}")
     log(f"wrote {summary.rows_written} rows for {summary.users_written} users to {summary.path}")
 
 

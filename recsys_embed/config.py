@@ -23,8 +23,10 @@ else:  # pragma: no cover
 MAX_SEED = 2**32 - 1  # numpy's legacy seeds and the libraries' take 32-bit unsigned ints
 MAX_K = 100_000  # a cut-off past which a top list is not a recommendation
 MAX_CHUNK = 1_000_000
-SplitMethod = Literal["random", "temporal", "leave_last", "cold_items", "given"]
+SplitMethod = Literal["random", "hash", "temporal", "leave_last", "cold_items", "given"]
 SPLIT_METHODS: tuple[SplitMethod, ...] = get_args(SplitMethod)
+EngineName = Literal["local", "spark"]
+ENGINES: tuple[EngineName, ...] = get_args(EngineName)
 DEFAULT_CONFIG = """\
 # The default run of `recsys-embed evaluate`: ml-latest-small (shipped in datasets/),
 # every rating an interaction, a per-user random 75/25 split, six models.
@@ -143,6 +145,21 @@ class ModelConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EngineConfig:
+    """The ``[engine]`` table: where the job runs (see :mod:`recsys_embed.spark`).
+
+    ``master`` and ``conf`` (Spark settings, values as strings) apply when no Spark session
+    exists yet; under ``spark-submit`` the session it created is used as is.
+    ``checkpoint_dir`` is where Spark ALS cuts its lineage (default: a temporary directory).
+    """
+
+    name: EngineName = "local"
+    master: str = "local[*]"
+    conf: dict[str, str] = field(default_factory=dict)
+    checkpoint_dir: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunConfig:
     data: DataConfig
     split: SplitConfig
@@ -150,6 +167,7 @@ class RunConfig:
     models: tuple[ModelConfig, ...]
     source: str  # the file it came from, or "<default>"
     tune: TuneConfig = field(default_factory=TuneConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def model(self, name: str) -> ModelConfig:
@@ -245,7 +263,8 @@ def _data(source: str, base: Path, raw: Any, vocab: Vocabulary) -> DataConfig:
                 "interactions",
                 f"a .csv/.tsv/.txt/.dat/.parquet path or a dataset name {sorted(vocab.datasets)}",
             )
-        target = str(_path(base, target))
+        if "://" not in target:  # URLs (hdfs://, s3a://) are for the Spark engine, as given
+            target = str(_path(base, target))
         for key in ("user_col", "item_col"):
             t.get(key, str, required=True)
     items = None
@@ -292,7 +311,7 @@ def _split(source: str, base: Path, raw: Any, is_dataset: bool) -> SplitConfig:
     if not 0 < frac < 1:
         raise t.fail("test_fraction", "a number in (0, 1)")
     stratify = t.choice("stratify", ("user", "item", "none"), "user")
-    if "stratify" in t.values and method != "random":
+    if "stratify" in t.values and method != "random":  # "hash" draws per interaction
         raise t.fail("stratify", "no stratify key unless method = 'random'")
     n_last = t.int_in("n_last", 1, 1, 2**31 - 1)
     test = t.get("test", str)
@@ -368,6 +387,29 @@ def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
     )
 
 
+def _engine(source: str, raw: Any) -> EngineConfig:
+    t = _Table(source, "engine", raw, ("name", "master", "conf", "checkpoint_dir"))
+    conf = t.get("conf", dict, {})
+    for key, value in conf.items():
+        if isinstance(value, bool):
+            conf[key] = "true" if value else "false"
+        elif isinstance(value, (int, float, str)):
+            conf[key] = str(value)
+        else:
+            raise ConfigError(
+                f"{source}: [engine.conf] {key} = {value!r}; expected a string, number or bool"
+            )
+    master = t.get("master", str, "local[*]")
+    if not master:
+        raise t.fail("master", "a Spark master URL such as 'local[2]' or 'yarn'")
+    return EngineConfig(
+        name=t.choice("name", ENGINES, "local"),
+        master=master,
+        conf=conf,
+        checkpoint_dir=t.get("checkpoint_dir", str),
+    )
+
+
 def _models(source: str, raw: Any, vocab: Vocabulary) -> tuple[ModelConfig, ...]:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError(f"{source}: [models] needs at least one [models.NAME] table")
@@ -392,11 +434,11 @@ def _models(source: str, raw: Any, vocab: Vocabulary) -> tuple[ModelConfig, ...]
 
 def parse_config(raw: dict[str, Any], source: str, base: Path, vocab: Vocabulary) -> RunConfig:
     """Validate a parsed TOML document. Relative paths are relative to ``base``."""
-    unknown = sorted(set(raw) - {"data", "split", "evaluate", "models", "tune"})
+    unknown = sorted(set(raw) - {"data", "split", "evaluate", "models", "tune", "engine"})
     if unknown:
         raise ConfigError(
             f"{source}: unknown table(s) {unknown}; "
-            "allowed: ['data', 'evaluate', 'models', 'split', 'tune']"
+            "allowed: ['data', 'engine', 'evaluate', 'models', 'split', 'tune']"
         )
     if "data" not in raw:
         raise ConfigError(f"{source}: needs a [data] table")
@@ -413,6 +455,7 @@ def parse_config(raw: dict[str, Any], source: str, base: Path, vocab: Vocabulary
         models=models,
         source=source,
         tune=tune,
+        engine=_engine(source, raw.get("engine", {})),
         raw=raw,
     )
 

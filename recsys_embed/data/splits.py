@@ -13,7 +13,7 @@ keeps at least one train interaction (so a group of one stays entirely in train)
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -80,6 +80,61 @@ def random_split(
     group = inter.user_idx if stratify == "user" else inter.item_idx
     counts = np.bincount(group, minlength=inter.n_users if stratify == "user" else inter.n_items)
     return _split(inter, _last_in_group(group, rand, per_group_test_count(counts, f)))
+
+
+_P1, _P2, _P3, _P4, _P5 = (
+    np.uint64(0x9E3779B185EBCA87),
+    np.uint64(0xC2B2AE3D27D4EB4F),
+    np.uint64(0x165667B19E3779F9),
+    np.uint64(0x85EBCA77C2B2AE63),
+    np.uint64(0x27D4EB2F165667C5),
+)
+
+
+def _rotl(x: np.ndarray, r: int) -> np.ndarray:
+    return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
+
+
+def xxhash64_long(values: Any, seed: Any) -> np.ndarray:
+    """xxHash64 of int64 values with per-value seeds, bit for bit Spark SQL's ``xxhash64``.
+
+    Spark's ``xxhash64(a, b, c)`` of bigint columns is ``h(c, h(b, h(a, 42)))`` with this ``h``.
+    """
+    v = np.atleast_1d(np.asarray(values, dtype=np.int64)).view(np.uint64)
+    h = np.atleast_1d(np.asarray(seed, dtype=np.int64)).view(np.uint64)
+    with np.errstate(over="ignore"):
+        h = h + _P5 + np.uint64(8)
+        h = h ^ (_rotl(v * _P2, 31) * _P1)
+        h = _rotl(h, 27) * _P1 + _P4
+        h ^= h >> np.uint64(33)
+        h *= _P2
+        h ^= h >> np.uint64(29)
+        h *= _P3
+        h ^= h >> np.uint64(32)
+    return h.view(np.int64)
+
+
+def hash_uniform(seed: int, user_idx: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
+    """A uniform draw in [0, 1) per (user, item): ``(xxhash64(seed, user, item) >>> 11) / 2**53``.
+
+    The Spark engine computes the same numbers with its built-in ``xxhash64`` (same bits).
+    """
+    h = xxhash64_long(np.int64(seed), np.int64(42))
+    h = xxhash64_long(user_idx, h)
+    h = xxhash64_long(item_idx, h)
+    return (h.view(np.uint64) >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+def hash_split(inter: Interactions, test_fraction: float = 0.25, seed: int = 42) -> Split:
+    """Seeded-hash random holdout: an interaction goes to test when its hash draw is below ``f``.
+
+    The draw is :func:`hash_uniform` of (seed, user index, item index), so each interaction
+    decides alone (no per-user rounding: a user may land wholly in test or in train) and the
+    Spark engine reproduces the split exactly, partition by partition. Indices are those of the
+    sorted id maps, so the same log (after the same filters) gives the same split.
+    """
+    f = _check_fraction(test_fraction)
+    return _split(inter, hash_uniform(seed, inter.user_idx, inter.item_idx) < f)
 
 
 def _require_times(inter: Interactions, what: str) -> np.ndarray:
@@ -210,6 +265,8 @@ def make_split(
         return (*given_split(inter, read_test_pairs(data, s.test)), None)
     if s.method == "random":
         train, test = random_split(inter, s.test_fraction, s.stratify, s.seed)
+    elif s.method == "hash":
+        train, test = hash_split(inter, s.test_fraction, s.seed)
     elif s.method == "temporal":
         train, test = temporal_split(inter, s.test_fraction, seed=s.seed)
     elif s.method == "leave_last":

@@ -15,11 +15,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.features.catalogue import token_onehots, token_vocabulary
 from recsys_embed.models import persist
+from recsys_embed.models.als import ALS
 from recsys_embed.models.foldin import implicit_least_squares
 from recsys_embed.models.params import Param
 from recsys_embed.models.textbase import TEXT_PARAMS, TextModel
@@ -126,34 +126,22 @@ class TextMapALS(TextModel):
         return sp.hstack(blocks, format="csr", dtype=np.float64)
 
     def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
-        from implicit.cpu.als import AlternatingLeastSquares
-
         p = self.params
         catalogue = self._catalogue(train)
         dense = self._fit_text(catalogue)
         docs = self._docs([self._texts.get(i, "") for i in catalogue.ids.tolist()])
         self.tokens_ = token_vocabulary(docs) if p["token_features"] and self._texts else []
         features = self._features(dense, docs)
-        with threadpool_limits(limits=1, user_api="blas"):
-            als = AlternatingLeastSquares(
-                factors=p["factors"],
-                regularization=p["regularization"],
-                alpha=p["alpha"],
-                iterations=p["iterations"],
-                random_state=p["random_state"],
-                num_threads=p["num_threads"],
-            )
-            binary = sp.csr_matrix(
-                (np.ones(train.nnz, np.float32), train.matrix.indices, train.matrix.indptr),
-                shape=train.matrix.shape,
-            )
-            bar: Progress[Any]
-            with progress(
-                total=p["iterations"], desc="als", show=self._show_progress, unit="sweep"
-            ) as bar:
-                als.fit(binary, show_progress=False, callback=lambda *_: bar.update(1))
-        users = np.asarray(als.user_factors, dtype=np.float64)
-        trained = np.asarray(als.item_factors, dtype=np.float64)
+        als = ALS(  # the package's ALS: implicit is imported only in models/als.py
+            factors=p["factors"],
+            regularization=p["regularization"],
+            alpha=p["alpha"],
+            iterations=p["iterations"],
+            random_state=p["random_state"],
+            num_threads=p["num_threads"],
+        ).fit(train, show_progress=self._show_progress)
+        users = np.asarray(als.user_factors_, dtype=np.float64)
+        trained = np.asarray(als.item_factors_, dtype=np.float64)
         n_items = len(catalogue)
         counts = np.bincount(train.matrix.indices, minlength=n_items).astype(np.float64)
         warm = np.flatnonzero(counts > 0)

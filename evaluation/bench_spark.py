@@ -1,0 +1,308 @@
+"""Benchmark (issue 11): the Spark engine beside the one-process path.
+
+batch: a generated model (default 1M users x 50k items x 64 factors, 10 seen items per user,
+random factors) is saved once. Timed from the loaded model to the published parquet output:
+  - the local batch (``write_recommendations``, chunk 1024) with BLAS at 1 and at 2 threads;
+  - the Spark batch (``recommend_to_parquet`` on local[2], chunk 1024) with the users in 1 and in
+    2 partitions (one and two cores' worth), in one session (its ~15 s start not counted).
+Each case runs in its own process; Spark runs are interleaved (1, 2, 1, 2, ...). Peak memory:
+the local process's peak RSS; for Spark, the peak summed RSS of its Python workers (the
+executors' scoring processes) and of the JVM, sampled every 0.2 s from /proc. The two outputs
+are compared list by list (after an untimed warm-up batch of 2,000 users that starts
+the Python workers) (users with identical top-10, and the score gap where they differ).
+
+als: MovieLens 100K, hash split 0.25 (seed 42): MLlib ALS on local[2] and the package's ALS at
+the mapped parameters (alpha + 1, regParam x mean entries per user), fit seconds and NDCG@10
+from the same evaluator.
+
+    nice -n 5 python evaluation/bench_spark.py batch [--users 1000000] [--items 50000] [--repeats 1]
+    nice -n 5 python evaluation/bench_spark.py als
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+sys.path.insert(0, str(Path(__file__).parent))
+from benchlib import CACHE, machine
+
+SEEN = 10
+
+
+def make_model(n_users: int, n_items: int) -> Path:
+    from recsys_embed import IdMap, models
+
+    path = CACHE / f"spark_model_{n_users}_{n_items}"
+    if (path / "manifest.json").is_file():
+        return path
+    rng = np.random.default_rng(0)
+    cols = rng.integers(0, n_items, size=(n_users, SEEN))
+    seen = sp.csr_matrix(
+        (np.ones(n_users * SEEN, np.float32), cols.ravel(), np.arange(n_users + 1) * SEEN),
+        shape=(n_users, n_items),
+    )
+    seen.sum_duplicates()
+    model = models.ALS(factors=64)
+    model._set_state(
+        IdMap(np.arange(n_users), "user"),
+        IdMap(np.arange(n_items)),
+        seen,
+        rng.standard_normal((n_users, 64), dtype=np.float32),
+        rng.standard_normal((n_items, 64), dtype=np.float32),
+    )
+    return model.save(path)
+
+
+class RssSampler:
+    """Peak RSS (MB) of this process's descendants: JVM and Python workers, summed per kind."""
+
+    def __init__(self) -> None:
+        self.peak = {"jvm": 0.0, "python_workers": 0.0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _children(self) -> dict[int, tuple[int, str, float]]:
+        procs = {}
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                status = (d / "status").read_text()
+                cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            rss = float(fields.get("VmRSS", "0 kB").split()[0]) / 1024
+            procs[int(d.name)] = (int(fields["PPid"]), cmd, rss)
+        return procs
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            procs = self._children()
+            mine = {me}
+            changed = True
+            while changed:
+                changed = False
+                for pid, (ppid, _, _) in procs.items():
+                    if ppid in mine and pid not in mine:
+                        mine.add(pid)
+                        changed = True
+            jvm = sum(procs[p][2] for p in mine if p != me and "java" in procs[p][1])
+            py = sum(procs[p][2] for p in mine if p != me and "pyspark" in procs[p][1])
+            self.peak["jvm"] = max(self.peak["jvm"], jvm)
+            self.peak["python_workers"] = max(self.peak["python_workers"], py)
+            time.sleep(0.2)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def case_local(model_dir: str, threads: int, repeats: int) -> dict:
+    from threadpoolctl import threadpool_limits
+
+    from recsys_embed.batch import write_recommendations
+    from recsys_embed.models.registry import load
+
+    model = load(model_dir)
+    out = CACHE / "spark_bench_local.parquet"
+    times = []
+    with threadpool_limits(limits=threads, user_api="blas"):
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            write_recommendations(model, out, k=10, chunk_size=1024)
+            times.append(time.perf_counter() - t0)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"times": times, "peak_rss_mb": rss}
+
+
+def case_spark(model_dir: str, repeats: int) -> dict:
+    from recsys_embed.models.registry import load
+    from recsys_embed.spark.scoring import recommend_to_parquet
+    from recsys_embed.spark.session import get_session
+
+    model = load(model_dir)
+    spark = get_session("local[2]", {"spark.driver.memory": "6g"})
+    times: dict[int, list[float]] = {1: [], 2: []}
+    warm = CACHE / "spark_bench_warmup_users.txt"
+    warm.write_text("\n".join(str(u) for u in model.user_map_.ids[:2000]))
+    for parts in (1, 2):  # start the Python workers (imports) before timing
+        recommend_to_parquet(
+            spark, model, str(CACHE / "spark_bench_warm"), 10, str(warm), partitions=parts
+        )
+    with RssSampler() as sampler:
+        for _ in range(repeats):
+            for parts in (1, 2):
+                out = str(CACHE / f"spark_bench_spark_{parts}")
+                t0 = time.perf_counter()
+                recommend_to_parquet(spark, model, out, k=10, chunk_size=1024, partitions=parts)
+                times[parts].append(time.perf_counter() - t0)
+    return {"times": {str(k): v for k, v in times.items()}, "peak_mb": sampler.peak}
+
+
+def compare(local: Path, spark_dir: Path) -> dict:
+    import polars as pl
+
+    a = pl.read_parquet(local).sort("user_id", "rank")
+    b = pl.read_parquet(f"{spark_dir}/*.parquet").sort("user_id", "rank")
+    la = a.group_by("user_id").agg("item_id", "score").sort("user_id")
+    lb = b.group_by("user_id").agg("item_id", "score").sort("user_id")
+    same = (la["item_id"] == lb["item_id"]).to_numpy()
+    diff_users = la.filter(~same)
+    gap = 0.0
+    if diff_users.height:
+        sa = np.concatenate(diff_users["score"].to_list())
+        sb = np.concatenate(lb.filter(~same)["score"].to_list())
+        gap = float(np.max(np.abs(np.sort(sa) - np.sort(sb))))
+    slots = int((a["item_id"] != b["item_id"]).sum()) if a.height == b.height else -1
+    return {
+        "users": la.height,
+        "same_users": int(same.sum()),
+        "differing_slots": slots,
+        "max_score_gap": gap,
+    }
+
+
+def run_batch(args: argparse.Namespace) -> None:
+    model = make_model(args.users, args.items)
+    here = [sys.executable, __file__, "case", "--model", str(model), "--repeats", str(args.repeats)]
+    results = {}
+    for label, extra in (
+        ("local1", ["local", "1"]),
+        ("local2", ["local", "2"]),
+        ("spark", ["spark", "0"]),
+    ):
+        out = subprocess.run([*here, *extra], capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise RuntimeError(f"{label} failed:\n{out.stderr[-3000:]}")
+        results[label] = json.loads(out.stdout.strip().splitlines()[-1])
+    same = compare(CACHE / "spark_bench_local.parquet", CACHE / "spark_bench_spark_2")
+    n = args.users
+    print(
+        f"Machine: {machine()} (busy, shared); {n:,} users x {args.items:,} items x 64 factors, "
+        f"{SEEN} seen items per user, k = 10; median of {args.repeats} run(s).\n"
+    )
+    print("| job | median s | users/s | peak memory MB |")
+    print("|---|---:|---:|---:|")
+    for t in ("1", "2"):
+        r = results[f"local{t}"]
+        sec = statistics.median(r["times"])
+        print(
+            f"| local batch, BLAS {t} thread(s) | {sec:.1f} | {n / sec:,.0f} | {r['peak_rss_mb']:.0f} (process) |"
+        )
+    s = results["spark"]
+    for p in ("1", "2"):
+        sec = statistics.median(s["times"][p])
+        mem = s["peak_mb"]
+        print(
+            f"| Spark local[2], {p} partition(s) | {sec:.1f} | {n / sec:,.0f} | "
+            f"{mem['python_workers']:.0f} (Python workers) + {mem['jvm']:.0f} (JVM) |"
+        )
+    print()
+    print(json.dumps({"raw": results, "lists": same}))
+
+
+def run_als(args: argparse.Namespace) -> None:
+    import recsys_embed as rse
+    from recsys_embed.data import splits
+    from recsys_embed.evaluate import evaluate
+    from recsys_embed.models.registry import create
+    from recsys_embed.spark.als import fit_spark_als
+    from recsys_embed.spark.data import from_local
+    from recsys_embed.spark.params import implicit_equivalent
+    from recsys_embed.spark.session import get_session
+
+    data = Path(
+        os.environ.get("RECSYS_EMBED_DATA", Path(__file__).parents[2] / "shared" / "datasets")
+    )
+    inter = rse.load_dataset("movielens-100k", data_dir=data, download_missing=False).interactions
+    train, test = splits.hash_split(inter, 0.25, seed=42)
+    spark = get_session("local[2]")
+    strain = from_local(spark, train).cache()
+    strain.frame.count()
+    rows = []
+    for reg, alpha in ((0.2, 1.0), (0.1, 1.0), (0.2, 4.0)):
+        params = {"factors": 64, "regularization": reg, "alpha": alpha, "iterations": 15}
+        sm = fit_spark_als(spark, strain, {**params, "blocks": 2})
+        mapped = implicit_equivalent(
+            {**params, "weighting": "binary", "random_state": 0}, train.nnz / train.n_users
+        )
+        lm = create("als", **mapped, num_threads=0).fit(train)
+        rep = evaluate({"spark": sm, "local": lm}, train, test, k=[10], metrics=["ndcg"])
+        rows.append(
+            (
+                reg,
+                alpha,
+                mapped,
+                sm.fit_seconds_,
+                rep.mean("spark", "ndcg", 10),
+                lm.fit_seconds_,
+                rep.mean("local", "ndcg", 10),
+            )
+        )
+    print(
+        f"Machine: {machine()} (busy, shared); MovieLens 100K, hash split 0.25 seed 42, "
+        "64 factors, 15 iterations; Spark local[2], 2 blocks; one run each.\n"
+    )
+    print(
+        "| Spark regParam, alpha | package ALS (mapped) regularization, alpha | Spark fit s | Spark NDCG@10 | package fit s | package NDCG@10 | difference |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for reg, alpha, m, st, sn, lt, ln in rows:
+        print(
+            f"| {reg}, {alpha} | {m['regularization']:.2f}, {m['alpha']} | {st:.1f} | {sn:.4f} | {lt:.1f} | {ln:.4f} | {sn - ln:+.4f} |"
+        )
+    print("\nThe package's ALS at its own settings on the same split:\n")
+    print("| package ALS regularization, alpha | fit s | NDCG@10 |")
+    print("|---|---:|---:|")
+    for reg, alpha in ((50.0, 5.0), (20.0, 2.0)):
+        m = create("als", factors=64, iterations=15, regularization=reg, alpha=alpha, num_threads=0)
+        m.fit(train)
+        ndcg = evaluate({"m": m}, train, test, k=[10], metrics=["ndcg"]).mean("m", "ndcg", 10)
+        print(f"| {reg}, {alpha} | {m.fit_seconds_:.1f} | {ndcg:.4f} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="what", required=True)
+    b = sub.add_parser("batch")
+    b.add_argument("--users", type=int, default=1_000_000)
+    b.add_argument("--items", type=int, default=50_000)
+    b.add_argument("--repeats", type=int, default=1)
+    sub.add_parser("als")
+    c = sub.add_parser("case")
+    c.add_argument("kind")
+    c.add_argument("threads", type=int)
+    c.add_argument("--model", required=True)
+    c.add_argument("--repeats", type=int, default=1)
+    args = ap.parse_args()
+    CACHE.mkdir(exist_ok=True)
+    if args.what == "batch":
+        run_batch(args)
+    elif args.what == "als":
+        run_als(args)
+    elif args.kind == "local":
+        print(json.dumps(case_local(args.model, args.threads, args.repeats)))
+    else:
+        print(json.dumps(case_spark(args.model, args.repeats)))
+
+
+if __name__ == "__main__":
+    main()
