@@ -20,6 +20,7 @@ from pyspark.sql import types as T
 
 from recsys_embed.data.idmap import IdMap
 from recsys_embed.data.interactions import Interactions
+from recsys_embed.data.movielens import find_local, load_dataset, spec
 from recsys_embed.errors import DataError
 
 PARQUET_EXT = (".parquet", ".pq")
@@ -314,4 +315,22 @@ def from_local(spark: SparkSession, inter: Interactions) -> SparkInteractions:
         inter.timestamps is not None,
         inter.source or "<local interactions>",
         inter.n_duplicates,
+    )
+
+
+RATING_COLS = ["user", "item", "rating", "timestamp"]
+
+
+def dataset_log(spark: SparkSession, name: str, file: str | None = None) -> DataFrame:
+    """A known dataset's rating log (or another file of its layout, e.g. ``ua.test``) on Spark."""
+    folder = find_local(spec(name), None) or load_dataset(name).path
+    if (folder / "ratings.csv").is_file() and (file is None or file.endswith(".csv")):
+        path = folder / (file or "ratings.csv")
+        return read_log(spark, str(path), "userId", "movieId", "rating", "timestamp")
+    default = "u.data" if spec(name).folder == "ml-100k" else "ratings.dat"
+    sep = "\t" if spec(name).folder == "ml-100k" else "::"
+    path = folder / (file or default)
+    user, item, rating, stamp = RATING_COLS
+    return read_log(
+        spark, str(path), user, item, rating, stamp, sep, has_header=False, column_names=RATING_COLS
     )

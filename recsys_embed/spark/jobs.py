@@ -21,13 +21,19 @@ from recsys_embed import __version__
 from recsys_embed.atomic import write_text
 from recsys_embed.config import EngineConfig, RunConfig, to_toml
 from recsys_embed.data.loaders import read_item_text
-from recsys_embed.data.movielens import find_local, load_dataset, spec
+from recsys_embed.data.movielens import load_dataset
 from recsys_embed.errors import ConfigError
 from recsys_embed.evaluate import ModelResult, Report
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.registry import REGISTRY, library_versions
 from recsys_embed.spark.als import fit_spark_als, save_spark_als
-from recsys_embed.spark.data import SparkInteractions, index_log, read_log, to_local
+from recsys_embed.spark.data import (
+    SparkInteractions,
+    dataset_log,
+    index_log,
+    read_log,
+    to_local,
+)
 from recsys_embed.spark.metrics import check_metrics, coverage, per_user_metrics
 from recsys_embed.spark.scoring import (
     SparkBatchSummary,
@@ -40,27 +46,11 @@ from recsys_embed.spark.session import get_session
 from recsys_embed.spark.split import make_split
 
 Log = Callable[[str], None]
-RATING_COLS = ["user", "item", "rating", "timestamp"]
 
 
 def session_for(engine: EngineConfig, master: str | None = None) -> SparkSession:
     """The session for a run: ``--master`` over ``[engine] master``; conf and checkpoint dir."""
     return get_session(master or engine.master, engine.conf, engine.checkpoint_dir)
-
-
-def dataset_log(spark: SparkSession, name: str, file: str | None = None) -> DataFrame:
-    """A known dataset's rating log (or another file of its layout, e.g. ``ua.test``) on Spark."""
-    folder = find_local(spec(name), None) or load_dataset(name).path
-    if (folder / "ratings.csv").is_file() and (file is None or file.endswith(".csv")):
-        path = folder / (file or "ratings.csv")
-        return read_log(spark, str(path), "userId", "movieId", "rating", "timestamp")
-    default = "u.data" if spec(name).folder == "ml-100k" else "ratings.dat"
-    sep = "\t" if spec(name).folder == "ml-100k" else "::"
-    path = folder / (file or default)
-    user, item, rating, stamp = RATING_COLS
-    return read_log(
-        spark, str(path), user, item, rating, stamp, sep, has_header=False, column_names=RATING_COLS
-    )
 
 
 def load_spark_data(spark: SparkSession, config: RunConfig) -> SparkInteractions:

@@ -84,13 +84,11 @@ def make_split(
     spark: SparkSession, si: SparkInteractions, s: SplitConfig, data: DataConfig
 ) -> SparkSplit:
     """The configured split on Spark (``hash`` or ``given``), equal to the local one."""
-    from recsys_embed.spark.data import read_log
+    from recsys_embed.spark.data import dataset_log, read_log
 
     if s.method == "hash":
         return hash_split(si, s.test_fraction, s.seed)
     if s.method == "given" and s.test is not None:
-        from recsys_embed.spark.jobs import dataset_log
-
         if data.is_dataset:
             pairs = dataset_log(spark, data.interactions, s.test)
         else:
