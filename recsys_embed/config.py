@@ -115,14 +115,17 @@ class TuneConfig:
     """The ``[tune]`` table: how ``recsys-embed tune`` searches (see :mod:`recsys_embed.tuning`)."""
 
     metric: str = "ndcg@10"
-    validation: str = "random"
-    validation_fraction: float = 0.2
+    validation: str = "split"  # "split": validation carved like [split]; or per user
+    validation_fraction: float | None = None  # None: [split]'s test_fraction (0.2 per user)
     seed: int = 0
     sampler: str = "auto"
     refit: bool = True
     trials: int = 20
     timeout: float | None = None
     space: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # model name -> ranges
+    repeats: int = 1  # validation carves (seeds seed, seed + 1, ...); the objective is their mean
+    pruning: float = 0.25  # stop a trial below this quantile of earlier trials at a checkpoint
+    decision: str = "bootstrap"  # when the winner replaces the defaults: "bootstrap" or "best"
 
 
 @dataclass(frozen=True)
@@ -309,14 +312,21 @@ def _evaluate(source: str, raw: Any, vocab: Vocabulary) -> EvaluateConfig:
 
 def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
     keys = ("metric", "validation", "validation_fraction", "seed", "sampler", "refit")
-    t = _Table(source, "tune", raw, (*keys, "trials", "timeout", "space"))
+    more = ("trials", "timeout", "space", "repeats", "pruning", "decision")
+    t = _Table(source, "tune", raw, (*keys, *more))
     metric = t.get("metric", str, "ndcg@10")
     name, _, k = metric.partition("@")
     if name not in vocab.metrics or not k.isdigit() or int(k) < 1:
         raise t.fail("metric", f"a metric and a cut-off like 'ndcg@10', from {list(vocab.metrics)}")
-    frac = t.get("validation_fraction", float, 0.2)
-    if not 0 < frac < 1:
+    frac = t.get("validation_fraction", float)
+    if frac is not None and not 0 < frac < 1:
         raise t.fail("validation_fraction", "a number in (0, 1)")
+    repeats = t.get("repeats", int, 1)
+    if repeats < 1:
+        raise t.fail("repeats", "a positive int (validation carves)")
+    pruning = t.get("pruning", float, 0.25)
+    if not 0 <= pruning < 1:
+        raise t.fail("pruning", "a quantile in [0, 1) (0: no pruning)")
     trials = t.get("trials", int, 20)
     if trials < 1:
         raise t.fail("trials", "a positive int")
@@ -333,7 +343,7 @@ def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
                 raise r.fail(key, "a list: [low, high], [low, high, 'log' | 'linear'] or choices")
     return TuneConfig(
         metric,
-        t.choice("validation", ("random", "temporal"), "random"),
+        t.choice("validation", ("split", "random", "temporal"), "split"),
         frac,
         t.get("seed", int, 0),
         t.choice("sampler", ("auto", "random", "tpe"), "auto"),
@@ -341,6 +351,9 @@ def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
         trials,
         timeout,
         space,
+        repeats,
+        pruning,
+        t.choice("decision", ("bootstrap", "best"), "bootstrap"),
     )
 
 

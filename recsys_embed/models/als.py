@@ -26,6 +26,7 @@ class ALS(Recommender):
     """
 
     name = "als"
+    epoch_param = "iterations"
     PARAMS: ClassVar[dict[str, Param]] = {
         "factors": Param(64, int, "latent dimensions", minimum=1, search=(16, 256, "log")),
         "regularization": Param(
@@ -60,7 +61,15 @@ class ALS(Recommender):
                 random_state=p["random_state"],
                 num_threads=p["num_threads"],
             )
-            model.fit(weight_matrix(train.matrix, p["weighting"]), show_progress=False)
+
+            def factors() -> tuple[np.ndarray, np.ndarray]:
+                return np.asarray(model.user_factors), np.asarray(model.item_factors)
+
+            model.fit(
+                weight_matrix(train.matrix, p["weighting"]),
+                show_progress=False,
+                callback=lambda it, _s, _l: self._epoch_done(train, it + 1, factors),
+            )
         return np.asarray(model.user_factors), np.asarray(model.item_factors)
 
     def _fold_in_confidence(self, history: sp.csr_matrix) -> tuple[np.ndarray, float]:

@@ -29,6 +29,7 @@ class BPR(Recommender):
 
     name = "bpr"
     fixed_user_column = -1
+    epoch_param = "iterations"
     PARAMS: ClassVar[dict[str, Param]] = {
         "factors": Param(
             64,
@@ -65,5 +66,13 @@ class BPR(Recommender):
                 random_state=p["random_state"],
                 num_threads=p["num_threads"],
             )
-            model.fit(train.matrix, show_progress=False)
+
+            def factors() -> tuple[np.ndarray, np.ndarray]:
+                return np.asarray(model.user_factors), np.asarray(model.item_factors)
+
+            model.fit(
+                train.matrix,
+                show_progress=False,
+                callback=lambda it, *_: self._epoch_done(train, it + 1, factors),
+            )
         return np.asarray(model.user_factors), np.asarray(model.item_factors)

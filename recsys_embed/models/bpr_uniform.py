@@ -77,6 +77,7 @@ class UniformBPR(Recommender):
 
     name = "bpr-uniform"
     fixed_user_column = -1
+    epoch_param = "epochs"
     PARAMS: ClassVar[dict[str, Param]] = {
         "factors": Param(128, int, "latent dimensions", minimum=1, search=(16, 256, "log")),
         "learning_rate": Param(0.05, float, "SGD step size", above=0, search=(0.005, 0.2, "log")),
@@ -94,20 +95,21 @@ class UniformBPR(Recommender):
         items = (rng.random((train.n_items, k)) - 0.5) / k
         bias = np.zeros(train.n_items)
         m = train.matrix
-        _sgd(
+        args = (
             m.indptr.astype(np.int64),
             m.indices.astype(np.int64),
             np.repeat(np.arange(train.n_users), np.diff(m.indptr)),
             users,
             items,
             bias,
-            p["epochs"],
-            p["learning_rate"],
-            p["regularization"],
-            rng,
         )
-        ones = np.ones((train.n_users, 1))
-        return (
-            np.hstack([users, ones]).astype(np.float32),
-            np.hstack([items, bias[:, None]]).astype(np.float32),
-        )
+
+        def factors() -> tuple[np.ndarray, np.ndarray]:
+            ones = np.ones((train.n_users, 1))
+            return np.hstack([users, ones]), np.hstack([items, bias[:, None]])
+
+        for epoch in range(1, p["epochs"] + 1):  # one call per epoch: rng carries on, same draws
+            _sgd(*args, 1, p["learning_rate"], p["regularization"], rng)
+            self._epoch_done(train, epoch, factors)
+        user_vectors, item_vectors = factors()
+        return user_vectors.astype(np.float32), item_vectors.astype(np.float32)

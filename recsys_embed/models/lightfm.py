@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -13,8 +14,17 @@ from recsys_embed.models.base import FOLD_IN_PARAMS, Recommender
 from recsys_embed.models.params import Param
 
 
-def fit_lightfm(params: dict[str, Any], interactions: sp.coo_matrix, item_features: Any) -> Any:
-    """A fitted ``lightfm.LightFM`` (the only place the library is used)."""
+def fit_lightfm(
+    params: dict[str, Any],
+    interactions: sp.coo_matrix,
+    item_features: Any,
+    on_epoch: Callable[[int, Any], None] | None = None,
+) -> Any:
+    """A fitted ``lightfm.LightFM`` (the only place the library is used).
+
+    With ``on_epoch``, fits one epoch at a time (the same draws as one call) and calls
+    ``on_epoch(epoch, model)`` after each.
+    """
     from lightfm import LightFM as _LightFM
 
     model = _LightFM(
@@ -27,12 +37,18 @@ def fit_lightfm(params: dict[str, Any], interactions: sp.coo_matrix, item_featur
         learning_schedule=params["learning_schedule"],
         random_state=params["random_state"],
     )
-    model.fit(
-        interactions,
-        item_features=item_features,
-        epochs=params["epochs"],
-        num_threads=params["num_threads"],
-    )
+    if on_epoch is None:
+        model.fit(
+            interactions,
+            item_features=item_features,
+            epochs=params["epochs"],
+            num_threads=params["num_threads"],
+        )
+        return model
+    for epoch in range(1, params["epochs"] + 1):
+        step = model.fit if epoch == 1 else model.fit_partial  # fit starts from scratch
+        step(interactions, item_features=item_features, epochs=1, num_threads=params["num_threads"])
+        on_epoch(epoch, model)
     return model
 
 
@@ -57,6 +73,7 @@ class LightFM(Recommender):
 
     name = "lightfm"
     fixed_user_column = -1
+    epoch_param = "epochs"
     PARAMS: ClassVar[dict[str, Param]] = {
         "no_components": Param(128, int, "latent dimensions", minimum=1, search=(16, 256, "log")),
         "loss": Param(
@@ -115,7 +132,13 @@ class LightFM(Recommender):
             (np.ones(train.nnz, np.float32), (train.user_idx, train.item_idx)),
             shape=train.matrix.shape,
         )
-        self._lightfm = fit_lightfm(self.params, binary, self._item_features)  # kept for checks
+        features = self._item_features
+
+        def on_epoch(epoch: int, model: Any) -> None:
+            self._epoch_done(train, epoch, lambda: folded_factors(model, features))
+
+        hook = on_epoch if self.epoch_hook is not None else None
+        self._lightfm = fit_lightfm(self.params, binary, features, hook)  # kept for checks
         return folded_factors(self._lightfm, self._item_features)
 
     def _similarity_factors(self) -> np.ndarray:

@@ -89,3 +89,24 @@ def search_space(
     if not space:
         raise ConfigError(f"model {model!r} has no parameter left to search")
     return space
+
+
+# Known-good settings tried right after the defaults (trial 1, ...), where their parameters are
+# searched; measured on validation carves (evaluation/tuning_grids.py), never on a test split.
+SEEDS: dict[str, list[dict[str, Any]]] = {}
+
+
+def default_point(model: str, dims: Mapping[str, Dimension]) -> dict[str, Any]:
+    """The model's declared defaults of the searched parameters: trial 0 of every search."""
+    params = registry.model_class(model).PARAMS
+    return {name: params[name].default for name in dims}
+
+
+def seed_points(model: str, dims: Mapping[str, Dimension]) -> list[dict[str, Any]]:
+    """The defaults, then each known-good seed (its searched keys over the defaults), no repeats."""
+    points = [default_point(model, dims)]
+    for seed in SEEDS.get(model, []):
+        point = {**points[0], **{k: v for k, v in seed.items() if k in dims}}
+        if point not in points:
+            points.append(point)
+    return points
