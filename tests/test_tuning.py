@@ -29,8 +29,27 @@ from recsys_embed.tuning import space as space_module
 from recsys_embed.tuning.decide import decide
 from recsys_embed.tuning.prune import Pruner, checkpoints
 
+DECLARED_SEEDS = space_module.SEEDS  # before the fixture below clears them
 SPACE = {"factors": [2, 24, "log"], "iterations": [2, 10], "regularization": [0.01, 100.0]}
 FAST = {"space": SPACE, "fixed": {"weighting": "binary"}, "trials": 5, "sampler": "random"}
+
+
+@pytest.fixture(autouse=True)
+def no_seeds(monkeypatch):
+    """Searches here run defaults then sampler trials; tests that want seeds plant their own."""
+    monkeypatch.setattr(space_module, "SEEDS", {})
+
+
+def test_the_declared_seeds_are_valid_settings_inside_the_ranges():
+    assert DECLARED_SEEDS["als"] and space_module.SEEDS == {}
+    for model, seeds in DECLARED_SEEDS.items():
+        dims = search_space(model)
+        for seed in seeds:
+            models.create(model, **seed)  # valid parameters
+            for name, value in seed.items():
+                d = dims[name]
+                assert d.choices is None or value in d.choices
+                assert d.low is None or d.low <= value <= d.high, (model, name, value)
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +231,7 @@ def test_search_space_from_the_registry_and_overrides():
     ints = [space["factors"].sample(rng) for _ in range(200)]
     assert all(isinstance(v, int) for v in ints)
     assert search_space("lightfm", overrides={"loss": ["warp"]})["loss"].choices == ("warp",)
-    assert "tuned over [0.1, 200.0] (log scale)" in models.describe("als")
+    assert "tuned over [25.0, 120.0] (log scale)" in models.describe("als")
     with pytest.raises(ConfigError, match="no parameter"):
         search_space("als", overrides={"factor": [1, 2]})
     with pytest.raises(ConfigError, match="both fixed and searched"):

@@ -38,10 +38,12 @@ class BPR(Recommender):
             minimum=1,
             search=(16, 256, "log"),
         ),
-        "learning_rate": Param(0.002, float, "SGD step size", above=0, search=(0.001, 0.2, "log")),
-        "regularization": Param(0.01, float, "L2 penalty", minimum=0, search=(1e-4, 0.1, "log")),
+        "learning_rate": Param(
+            0.002, float, "SGD step size", above=0, search=(0.0005, 0.01, "log")
+        ),
+        "regularization": Param(0.01, float, "L2 penalty", minimum=0, search=(1e-4, 0.05, "log")),
         "iterations": Param(
-            300, int, "epochs over the interactions", minimum=1, search=(20, 400, "log")
+            300, int, "epochs over the interactions", minimum=1, search=(100, 500, "log")
         ),
         "verify_negative_samples": Param(True, bool, "resample negatives that are positives"),
         "random_state": Param(0, int, "seed", nullable=True),
