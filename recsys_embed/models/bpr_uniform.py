@@ -79,10 +79,12 @@ class UniformBPR(Recommender):
     fixed_user_column = -1
     epoch_param = "epochs"
     PARAMS: ClassVar[dict[str, Param]] = {
-        "factors": Param(128, int, "latent dimensions", minimum=1, search=(16, 256, "log")),
-        "learning_rate": Param(0.05, float, "SGD step size", above=0, search=(0.005, 0.2, "log")),
-        "regularization": Param(0.02, float, "L2 penalty", minimum=0, search=(1e-3, 0.1, "log")),
-        "epochs": Param(100, int, "passes (nnz draws each)", minimum=1, search=(10, 500, "log")),
+        # ranges from validation grids (evaluation/tuning_grids.py): steps 0.01-0.02 with L2 0.02
+        # and 200-400 epochs won; 0.05 steps and 256 factors lost
+        "factors": Param(128, int, "latent dimensions", minimum=1, search=(64, 256, "log")),
+        "learning_rate": Param(0.05, float, "SGD step size", above=0, search=(0.005, 0.04, "log")),
+        "regularization": Param(0.02, float, "L2 penalty", minimum=0, search=(0.008, 0.04, "log")),
+        "epochs": Param(100, int, "passes (nnz draws each)", minimum=1, search=(100, 400, "log")),
         "random_state": Param(0, int, "seed", nullable=True),
         **FOLD_IN_PARAMS,
     }
