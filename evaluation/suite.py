@@ -443,7 +443,8 @@ NOTES = """
   test split was made (per item for Microsoft, per user 1/9 for RecBole, a per-user carve of
   ua.test's share for LightFM's example, ranked with train items as its test is). ALS, BPR,
   `bpr-uniform` and LightFM are scored on validation after epochs 4, 8, 16, ... and stopped when
-  below the lower quartile of the earlier trials there ("stopped early"). The winner replaces
+  below the lower quartile of at least five earlier trials there ("stopped early"; a trial is
+  not judged before 1/16 of its own epochs). The winner replaces
   the defaults only when the 95% paired-bootstrap interval of its per-user validation gain lies
   above zero. Each search stops starting trials after a per-model time limit (this machine is
   shared), so the trial counts differ. Trials are in

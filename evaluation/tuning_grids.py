@@ -146,10 +146,12 @@ def summary(rows: list[dict[str, Any]]) -> str:
         groups[(r["model"], r["data"])].append(r)
     for (model, dname), rs in groups.items():
         lines += [f"## {model}, {dname}", ""]
-        for key in [k for k in rs[0] if k not in ("model", "data", "ndcg")]:
+        keys = dict.fromkeys(k for r in rs for k in r if k not in ("model", "data", "ndcg"))
+        for key in keys:  # the two ALS grids differ in their keys: each row counts where it has one
             best: dict[Any, float] = defaultdict(float)
             for r in rs:
-                best[r[key]] = max(best[r[key]], r["ndcg"])
+                if key in r:
+                    best[r[key]] = max(best[r[key]], r["ndcg"])
             cells = ", ".join(f"{k}: {v:.4f}" for k, v in sorted(best.items(), key=str))
             lines.append(f"- {key}: {cells}")
         lines += ["", "Top five:", ""]

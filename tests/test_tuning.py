@@ -464,25 +464,27 @@ def test_pruning_stops_a_planted_bad_trial_early(data, monkeypatch):
     train, test = data
     good = {"regularization": 1.5, "alpha": 3.3, "iterations": 16}
     bad = {"regularization": 1.5, "alpha": 3.3e-6, "iterations": 16}  # confidences ~ 0: noise
-    planted = [{**good, "factors": f} for f in (4, 6, 8)] + [{**bad, "factors": 6}]
+    planted = [{**good, "factors": f} for f in (4, 5, 6, 8)] + [{**bad, "factors": 6}]
     monkeypatch.setitem(space_module.SEEDS, "als", planted)
     kw = {"fixed": {"weighting": "binary"}, "space": {"factors": [2, 24], "regularization":
           [0.5, 5.0], "alpha": [1e-6, 10.0], "iterations": [8, 16]}, "sampler": "random"}  # fmt: skip
-    result = tune("als", train, test, trials=5, **kw)
-    trial = result.trials[4]
+    result = tune("als", train, test, trials=6, **kw)
+    trial = result.trials[5]  # the first trial with five earlier ones to be judged against
     assert trial.params == {**bad, "factors": 6}
     assert trial.state == "pruned" and trial.value is None
     assert list(trial.steps) == ["4"]  # stopped at the first checkpoint of 16 iterations
-    full = [t for t in result.trials[1:4] if t.state == "complete"]
-    assert len(full) == 3 and all(set(t.steps) == {"4", "8"} for t in full)
+    full = [t for t in result.trials[1:5] if t.state == "complete"]
+    assert len(full) == 4 and all(set(t.steps) == {"4", "8"} for t in full)
     assert trial.steps["4"] < min(t.steps["4"] for t in full)
     # without pruning the same trial runs to the end, and scores badly there too
-    off = tune("als", train, test, trials=5, pruning=0.0, **kw).trials[4]
+    off = tune("als", train, test, trials=6, pruning=0.0, **kw).trials[5]
     assert off.state == "complete" and off.steps == {} and off.value < 0.6 * result.best.value
 
 
 def test_checkpoints_and_the_pruner():
-    assert checkpoints(15) == [4, 8] and checkpoints(100) == [4, 8, 16, 32, 64]
+    assert checkpoints(15) == [4, 8] and checkpoints(50) == [4, 8, 16, 32]
+    assert checkpoints(100) == [8, 16, 32, 64]  # not judged before 1/16 of its epochs
+    assert checkpoints(400) == [32, 64, 128, 256]
     assert checkpoints(4) == [] and checkpoints(5) == [4]
     pruner = Pruner(0.25, min_trials=3)
     earlier = [{4: 0.30}, {4: 0.20}, {4: 0.40, 8: 0.5}]

@@ -1,9 +1,12 @@
 """Multi-fidelity search: score a trial's model on validation at a few epochs and stop it early
 when it falls behind the trials before it (percentile pruning, as Optuna's ``PercentilePruner``).
 
-Checkpoints are absolute epochs (4, 8, 16, ...), so trials are compared at the same step
-whatever their epoch budget; the last epoch is never a checkpoint (the trial's value is its
-final score). Trial 0 (the defaults) has no earlier trials and always runs to the end.
+Checkpoints are absolute epochs (powers of two: 4, 8, 16, ...), so trials are compared at the
+same step whatever their epoch budget; a trial is not judged before 1/16 of its own epochs
+(a 400-epoch trial with a small step is not stopped at epoch 4 for learning slowly), and the
+last epoch is never a checkpoint (the trial's value is its final score). Trial 0 (the
+defaults) and the first trials after it always run to the end: judging needs
+``min_trials`` earlier scores at the same checkpoint.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ class Pruned(Exception):
 
 
 def checkpoints(total_epochs: int, first: int = FIRST_CHECKPOINT) -> list[int]:
-    """Epochs ``first, 2*first, 4*first, ...`` before ``total_epochs``."""
+    """Epochs ``first * 2**j`` before ``total_epochs``, from 1/16 of ``total_epochs`` on."""
     out, e = [], first
+    while e * 16 < total_epochs:
+        e *= 2
     while e < total_epochs:
         out.append(e)
         e *= 2
@@ -38,7 +43,7 @@ class Pruner:
     """Stop a trial at a checkpoint when its score is below the ``quantile`` of the scores that
     at least ``min_trials`` earlier trials had at the same checkpoint (``quantile`` 0: never)."""
 
-    def __init__(self, quantile: float = 0.25, min_trials: int = 3):
+    def __init__(self, quantile: float = 0.25, min_trials: int = 5):
         if not 0.0 <= quantile < 1.0:
             raise ValueError(f"prune quantile must be in [0, 1), got {quantile}")
         self.quantile, self.min_trials = quantile, min_trials
