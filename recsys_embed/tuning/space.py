@@ -92,7 +92,7 @@ def search_space(
 
 
 # Known-good settings tried right after the defaults (trial 1, ...), where their parameters are
-# searched; measured on validation carves (evaluation/tuning_grids.py), never on a test split.
+# searched: the best of the validation grids in evaluation/results/tuning_grids.md (never test).
 SEEDS: dict[str, list[dict[str, Any]]] = {
     # the best ALS settings of the grids on ML-100K (per-item carve) and ml-latest-small (per user)
     "als": [
@@ -101,6 +101,7 @@ SEEDS: dict[str, list[dict[str, Any]]] = {
     ],
     # the best of the ML-100K grid (per-item carve)
     "bpr-uniform": [{"factors": 128, "learning_rate": 0.02, "regularization": 0.02, "epochs": 400}],
+    "lightfm": [{"no_components": 64, "learning_rate": 0.02, "max_sampled": 30, "epochs": 40}],
 }
 
 
