@@ -364,7 +364,8 @@ def test_the_bootstrap_rule_keeps_the_defaults_when_the_gain_is_noise():
 
 def test_known_good_seeds_follow_the_defaults(data, monkeypatch):
     train, test = data
-    monkeypatch.setitem(space_module.SEEDS, "als", [{"factors": 5, "weighting": "log"}])
+    seeds = [{"factors": 5, "weighting": "log"}, {"factors": 100}]  # 100: outside FAST's range
+    monkeypatch.setitem(space_module.SEEDS, "als", seeds)
     result = tune("als", train, test, **{**FAST, "trials": 3})
     assert [t.origin for t in result.trials] == ["defaults", "seed", "sampler"]
     assert result.trials[1].params == {**result.trials[0].params, "factors": 5}  # weighting held

@@ -29,6 +29,13 @@ class Dimension:
             return f"one of {list(self.choices)}"
         return f"{self.kind.__name__} in [{self.low}, {self.high}] ({self.scale})"
 
+    def holds(self, value: Any) -> bool:
+        """Whether ``value`` lies in this range (or is one of the choices)."""
+        if self.choices is not None:
+            return value in self.choices
+        assert self.low is not None and self.high is not None
+        return self.low <= value <= self.high
+
     def sample(self, rng: np.random.Generator) -> Any:
         if self.choices is not None:
             return self.choices[int(rng.integers(len(self.choices)))]
@@ -112,10 +119,12 @@ def default_point(model: str, dims: Mapping[str, Dimension]) -> dict[str, Any]:
 
 
 def seed_points(model: str, dims: Mapping[str, Dimension]) -> list[dict[str, Any]]:
-    """The defaults, then each known-good seed (its searched keys over the defaults), no repeats."""
+    """The defaults, then each known-good seed (its searched keys over the defaults) that lies
+    inside the searched ranges (a space narrowed by the user drops the seeds outside it)."""
     points = [default_point(model, dims)]
     for seed in SEEDS.get(model, []):
-        point = {**points[0], **{k: v for k, v in seed.items() if k in dims}}
-        if point not in points:
+        searched = {k: v for k, v in seed.items() if k in dims}
+        point = {**points[0], **searched}
+        if point not in points and all(dims[k].holds(v) for k, v in searched.items()):
             points.append(point)
     return points
