@@ -204,6 +204,27 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument(
         "--sampler", choices=("auto", "random", "tpe"), help="search sampler (default: [tune])"
     )
+    tu.add_argument(
+        "--validation",
+        choices=("split", "random", "temporal"),
+        help="carve validation like [split], or per user (default: [tune], else split)",
+    )
+    tu.add_argument(
+        "--repeats",
+        type=int,
+        help="validation carves; their mean is the objective (default: [tune], else 1)",
+    )
+    tu.add_argument(
+        "--pruning",
+        type=float,
+        help="stop-early quantile in [0, 1); 0: off (default: [tune], else 0.25)",
+    )
+    tu.add_argument(
+        "--decision",
+        choices=("bootstrap", "best"),
+        help="bootstrap: the winner replaces the defaults only above the noise "
+        "(default: [tune], else bootstrap)",
+    )
     tu.add_argument("--out", type=Path, required=True, help="directory; rerun it to resume")
     _common(tu)
 
@@ -392,6 +413,7 @@ def _train(args: argparse.Namespace, log: Log) -> None:
 
 
 def _tune(args: argparse.Namespace, log: Log) -> None:
+    import dataclasses
     import json
 
     from recsys_embed.config import load_config
@@ -403,18 +425,22 @@ def _tune(args: argparse.Namespace, log: Log) -> None:
         raise ConfigError(
             f"--timeout must be a finite positive number of seconds, got {args.timeout}"
         )
+    if args.repeats is not None and not 1 <= args.repeats <= 100:
+        raise ConfigError(f"--repeats must be an int from 1 to 100, got {args.repeats}")
+    if args.pruning is not None and not 0 <= args.pruning < 1:
+        raise ConfigError(f"--pruning must be a quantile in [0, 1), got {args.pruning}")
     config = load_config(args.config, VOCABULARY)
     config.model(args.model)
+    given = {"validation": args.validation, "repeats": args.repeats}
+    given |= {"pruning": args.pruning, "decision": args.decision}
+    tune = dataclasses.replace(config.tune, **{k: v for k, v in given.items() if v is not None})
+    config = dataclasses.replace(config, tune=tune)
     result = run_tuning(
         config, args.model, args.out, log, args.trials, args.timeout, args.sampler, args.threads
     )
     doc = result.to_json()
-    print(
-        json.dumps(
-            {k: doc[k] for k in ("model", "searched", "validation_metrics", "test_metrics")},
-            indent=2,
-        )
-    )
+    keys = ("model", "chosen", "decision", "searched", "defaults", "winner", "test_metrics")
+    print(json.dumps({k: doc[k] for k in keys}, indent=2))
 
 
 def _recommend(args: argparse.Namespace, log: Log) -> None:

@@ -127,14 +127,19 @@ class TuneConfig:
     """The ``[tune]`` table: how ``recsys-embed tune`` searches (see :mod:`recsys_embed.tuning`)."""
 
     metric: str = "ndcg@10"
-    validation: Literal["random", "temporal"] = "random"
-    validation_fraction: float = 0.2
+    validation: Literal["split", "random", "temporal"] = "split"  # "split": carved like [split]
+    validation_fraction: float | None = None  # None: [split]'s test_fraction (0.2 per user)
     seed: int = 0
     sampler: Literal["auto", "random", "tpe"] = "auto"
     refit: bool = True
     trials: int = 20
     timeout: float | None = None
     space: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # model name -> ranges
+    repeats: int = 1  # validation carves (seeds seed, seed + 1, ...); the objective is their mean
+    pruning: float = 0.25  # stop a trial below this quantile of earlier trials at a checkpoint
+    decision: Literal["bootstrap", "best"] = (
+        "bootstrap"  # when the winner replaces the defaults: "bootstrap" or "best"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -353,15 +358,20 @@ def _evaluate(source: str, raw: Any, vocab: Vocabulary) -> EvaluateConfig:
 
 def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
     keys = ("metric", "validation", "validation_fraction", "seed", "sampler", "refit")
-    t = _Table(source, "tune", raw, (*keys, "trials", "timeout", "space"))
+    more = ("trials", "timeout", "space", "repeats", "pruning", "decision")
+    t = _Table(source, "tune", raw, (*keys, *more))
     metric = t.get("metric", str, "ndcg@10")
     name, _, k = metric.partition("@")
     plain = k.isascii() and k.isdigit() and len(k) <= 6
     if name not in vocab.metrics or not plain or not 1 <= int(k) <= MAX_K:
         raise t.fail("metric", f"a metric and a cut-off like 'ndcg@10', from {list(vocab.metrics)}")
-    frac = t.get("validation_fraction", float, 0.2)
-    if not 0 < frac < 1:
+    frac = t.get("validation_fraction", float)
+    if frac is not None and not 0 < frac < 1:
         raise t.fail("validation_fraction", "a number in (0, 1)")
+    repeats = t.int_in("repeats", 1, 1, 100)
+    pruning = t.get("pruning", float, 0.25)
+    if not 0 <= pruning < 1:
+        raise t.fail("pruning", "a quantile in [0, 1) (0: no pruning)")
     trials = t.int_in("trials", 20, 1, 1_000_000)
     timeout = t.get("timeout", float)
     if timeout is not None and timeout <= 0:
@@ -376,7 +386,7 @@ def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
                 raise r.fail(key, "a list: [low, high], [low, high, 'log' | 'linear'] or choices")
     return TuneConfig(
         metric=metric,
-        validation=t.choice("validation", ("random", "temporal"), "random"),
+        validation=t.choice("validation", ("split", "random", "temporal"), "split"),
         validation_fraction=frac,
         seed=t.int_in("seed", 0, 0, MAX_SEED),
         sampler=t.choice("sampler", ("auto", "random", "tpe"), "auto"),
@@ -384,6 +394,9 @@ def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
         trials=trials,
         timeout=timeout,
         space=space,
+        repeats=repeats,
+        pruning=pruning,
+        decision=t.choice("decision", ("bootstrap", "best"), "bootstrap"),
     )
 
 

@@ -27,6 +27,7 @@ from recsys_embed.models.base import Recommender
 from recsys_embed.models.params import check_params
 from recsys_embed.models.registry import REGISTRY, create, library_versions
 from recsys_embed.reports import plot_metrics, write_artifacts
+from recsys_embed.tuning.carve import Carve
 from recsys_embed.tuning.search import TuneResult, tune
 from recsys_embed.version import __version__
 
@@ -195,6 +196,26 @@ def train_model(
     return path
 
 
+def validation_carve(config: RunConfig, train: Interactions, test: Interactions) -> Carve:
+    """How ``[tune]`` carves validation out of train: like ``[split]`` (``validation = "split"``,
+    a given test file becoming a per-user random carve of its share), or per user."""
+    t, s = config.tune, config.split
+    if t.validation != "split":
+        return Carve.per_user(t.validation, t.validation_fraction)
+    share = test.nnz / max(1, train.nnz + test.nnz)  # only its size: test is not read here
+    fraction = t.validation_fraction
+    if fraction is None and s.method == "given":
+        fraction = round(share, 4)
+    return Carve.like_split(s.method, s.test_fraction, s.stratify, s.n_last, fraction)
+
+
+def tuning_data(config: RunConfig) -> Any:
+    """``(train, test, candidates, items, carve)`` of a config, for :func:`run_tuning`."""
+    inter, items = load_data(config)
+    train, test, candidates = make_split(inter, config.split, config.data)
+    return train, test, candidates, items, validation_carve(config, train, test)
+
+
 def run_tuning(
     config: RunConfig,
     name: str,
@@ -204,13 +225,15 @@ def run_tuning(
     timeout: float | None = None,
     sampler: str | None = None,
     threads: int | None = None,
+    data: Any = None,
+    show_progress: bool | None = None,
 ) -> TuneResult:
     """Tune ``[models.NAME]`` on validation carved from the configured split's train, then
-    evaluate the best setting once on its test; writes trials.jsonl, best.json, best.toml."""
+    evaluate the defaults and the winner once on its test; writes trials.jsonl, best.json,
+    best.toml (the chosen setting). ``data``: :func:`tuning_data`'s result, to reuse one."""
     m = config.model(name)
     t = config.tune
-    inter, items = load_data(config)
-    train, test, candidates = make_split(inter, config.split, config.data)
+    train, test, candidates, items, how = data if data is not None else tuning_data(config)
     log(f"split {config.split.method}: {train.nnz} train, {test.nnz} test interactions")
     fixed = dict(m.params)  # what the table sets is held; the rest is searched
     resolved = build_model(config, name).get_params()
@@ -230,8 +253,10 @@ def run_tuning(
             metric=t.metric,
             k=config.evaluate.k,
             metrics=config.evaluate.metrics,
-            validation=t.validation,
-            validation_fraction=t.validation_fraction,
+            validation=how,
+            repeats=t.repeats,
+            pruning=t.pruning,
+            decision=t.decision,
             seed=t.seed,
             refit=t.refit,
             item_text=items,
@@ -240,6 +265,7 @@ def run_tuning(
             threads=threads,
             out_dir=out_dir,
             log=log,
+            show_progress=show_progress,
         )
     except ConfigError as exc:
         raise ConfigError(f"{config.source}: [models.{name}] / [tune]: {exc}") from None

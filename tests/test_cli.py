@@ -431,13 +431,16 @@ def test_tune_writes_trials_best_and_resumes(tmp_path):
     assert "resuming: 2 trial(s)" in again.stderr
     trials = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
     assert [t["number"] for t in trials] == [0, 1, 2]
-    for t in trials:
+    assert trials[0]["params"]["factors"] == 64 and trials[0]["origin"] == "defaults"
+    for t in trials[1:]:
         assert 8 <= t["params"]["factors"] <= 32 and 3 <= t["params"]["iterations"] <= 6
         assert "weighting" not in t["params"]  # set in [models.als]: held, not searched
     best = json.loads((out / "best.json").read_text())
-    top = max(trials, key=lambda t: t["value"])
-    assert best["searched"] == top["params"] and best["params"]["weighting"] == "binary"
-    assert best["validation_metrics"] == top["validation_metrics"]
+    top = max((t for t in trials if t["value"] is not None), key=lambda t: t["value"])
+    assert best["winner"]["searched"] == top["params"] and best["params"]["weighting"] == "binary"
+    assert best["winner"]["validation_metrics"] == top["validation_metrics"]
+    chosen = best["winner"] if best["chosen"] == "tuned" else best["defaults"]
+    assert best["searched"] == chosen["searched"] and best["test_metrics"] == chosen["test_metrics"]
     assert set(best["test_metrics"]) == {"ndcg@10", "recall@10"}
     assert 0.3 < best["test_metrics"]["ndcg@10"] < 0.6
     assert json.loads(again.stdout)["test_metrics"] == best["test_metrics"]

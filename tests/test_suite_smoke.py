@@ -22,24 +22,21 @@ def row(section: str, name: str) -> list[str]:
     raise AssertionError(f"no row {name!r} in:\n{section}")
 
 
-@requires_ml100k
-def test_suite_smoke_run_writes_every_protocol(tmp_path):
-    out = tmp_path / "RESULTS.md"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "evaluation/suite.py",
-            "--smoke",
-            "--out",
-            str(out),
-            "--cache",
-            str(tmp_path),
-        ],
+def suite(out, cache, *more: str) -> subprocess.CompletedProcess:
+    args = ["evaluation/suite.py", "--smoke", "--out", str(out), "--cache", str(cache), *more]
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=900,
     )
+
+
+@requires_ml100k
+def test_suite_smoke_run_writes_every_protocol(tmp_path):
+    out = tmp_path / "RESULTS.md"
+    proc = suite(out, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = out.read_text()
     sections = text.split("\n## ")[1:]
@@ -55,6 +52,12 @@ def test_suite_smoke_run_writes_every_protocol(tmp_path):
     assert float(row(ms, "popularity")[1]) == pytest.approx(0.249, abs=0.005)
     assert float(row(ms, "ease (defaults)")[1]) > 0.475
     assert "2 trials" in row(ms, "als (tuned)")[-1]
+    # trial 0 is the defaults: the tuned row is the defaults unless the rule let a trial replace them
+    for model in ("als", "bpr", "bpr-uniform", "lightfm", "ease"):
+        tuned, defaults = row(ms, f"{model} (tuned)"), row(ms, f"{model} (defaults)")
+        if "kept the defaults" in tuned[-1]:
+            assert tuned[1:5] == defaults[1:5]
+        assert f"- {model} (tuned) vs defaults: ndcg@10" in ms
     assert float(row(recbole, "ease (defaults)")[2]) > 0.292  # beats published BPR
     # LightFM's example settings, train items ranked: published P@10 0.11, AUC 0.90
     example = row(lightfm, "warp-example")
@@ -64,3 +67,13 @@ def test_suite_smoke_run_writes_every_protocol(tmp_path):
     assert float(row(excluded, "warp-example")[1]) > 0.2
     assert float(row(cold, "random")[-3]) == pytest.approx(0.5, abs=0.02)  # AUC of chance
     assert "Machine:" in text and "rectools-lightfm" in text
+    # --only reruns one protocol and keeps the other sections as they were
+    before = {sec.splitlines()[0]: sec for sec in sections}
+    proc = suite(out, tmp_path, "--only", "lightfm")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    after = {sec.splitlines()[0]: sec for sec in out.read_text().split("\n## ")[1:]}
+    assert list(after) == list(before)
+    for title in before:
+        if title != "Notes" and not title.startswith("LightFM's"):
+            assert after[title].rstrip() == before[title].rstrip(), title
+    assert "warp-example" in after["LightFM's MovieLens example, ua.base / ua.test"]

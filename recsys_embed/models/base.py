@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,6 +40,18 @@ FOLD_IN_PARAMS = {
 }
 
 
+class EpochHook(Protocol):
+    """Watches a fit epoch by epoch (the tuner's pruning).
+
+    ``wants(n)``: whether to build the model after epoch ``n`` (1-based); the call then sees it
+    fitted so far, and may raise to stop the fit.
+    """
+
+    def wants(self, epoch: int) -> bool: ...
+
+    def __call__(self, epoch: int, model: Recommender) -> None: ...
+
+
 class Recommender(ABC):
     """Base class: ``fit`` learns factors; recommend, score, similar items and I/O are shared.
 
@@ -50,6 +62,8 @@ class Recommender(ABC):
     name: ClassVar[str] = ""
     PARAMS: ClassVar[dict[str, Param]] = {}
     fixed_user_column: ClassVar[int | None] = None
+    epoch_param: ClassVar[str | None] = None  # the parameter counting epochs _epoch_done sees
+    epoch_hook: EpochHook | None = None
     fit_seconds_: float | None
 
     def __init__(self, **params: Any) -> None:
@@ -106,6 +120,18 @@ class Recommender(ABC):
         catalogue = self._catalogue(train)
         self._set_state(train.user_map, catalogue, train.matrix, user_factors, item_factors)
         return self
+
+    def _epoch_done(
+        self,
+        train: Interactions,
+        epoch: int,
+        factors: Callable[[], tuple[np.ndarray, np.ndarray]],
+    ) -> None:
+        """Models that fit in epochs call this after each one; ``epoch_hook`` may see the model."""
+        hook = self.epoch_hook
+        if hook is not None and hook.wants(epoch):
+            self._set_state(train.user_map, self._catalogue(train), train.matrix, *factors())
+            hook(epoch, self)
 
     def _catalogue(self, train: Interactions) -> IdMap:
         """The items the model ranks: the training items (text models add text-only items)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -30,6 +30,7 @@ class BPR(Recommender):
 
     name = "bpr"
     fixed_user_column = -1
+    epoch_param = "iterations"
     PARAMS: ClassVar[dict[str, Param]] = {
         "factors": Param(
             64,
@@ -38,10 +39,12 @@ class BPR(Recommender):
             minimum=1,
             search=(16, 256, "log"),
         ),
-        "learning_rate": Param(0.002, float, "SGD step size", above=0, search=(0.001, 0.2, "log")),
-        "regularization": Param(0.01, float, "L2 penalty", minimum=0, search=(1e-4, 0.1, "log")),
+        "learning_rate": Param(
+            0.002, float, "SGD step size", above=0, search=(0.0005, 0.01, "log")
+        ),
+        "regularization": Param(0.01, float, "L2 penalty", minimum=0, search=(1e-4, 0.05, "log")),
         "iterations": Param(
-            300, int, "epochs over the interactions", minimum=1, search=(20, 400, "log")
+            300, int, "epochs over the interactions", minimum=1, search=(100, 500, "log")
         ),
         "verify_negative_samples": Param(True, bool, "resample negatives that are positives"),
         "random_state": Param(0, int, "seed", nullable=True),
@@ -66,8 +69,16 @@ class BPR(Recommender):
                 random_state=p["random_state"],
                 num_threads=p["num_threads"],
             )
+
+            def factors() -> tuple[np.ndarray, np.ndarray]:
+                return np.asarray(model.user_factors), np.asarray(model.item_factors)
+
+            def on_iteration(it: int, *_: Any) -> None:  # progress, and the tuner's epoch hook
+                bar.update(1)
+                self._epoch_done(train, it + 1, factors)
+
             with counter(
                 total=p["iterations"], desc="bpr", show=self._show_progress, unit="iteration"
             ) as bar:
-                model.fit(train.matrix, show_progress=False, callback=lambda *_: bar.update(1))
+                model.fit(train.matrix, show_progress=False, callback=on_iteration)
         return np.asarray(model.user_factors), np.asarray(model.item_factors)

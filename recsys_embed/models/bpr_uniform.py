@@ -78,11 +78,14 @@ class UniformBPR(Recommender):
 
     name = "bpr-uniform"
     fixed_user_column = -1
+    epoch_param = "epochs"
     PARAMS: ClassVar[dict[str, Param]] = {
-        "factors": Param(128, int, "latent dimensions", minimum=1, search=(16, 256, "log")),
-        "learning_rate": Param(0.05, float, "SGD step size", above=0, search=(0.005, 0.2, "log")),
-        "regularization": Param(0.02, float, "L2 penalty", minimum=0, search=(1e-3, 0.1, "log")),
-        "epochs": Param(100, int, "passes (nnz draws each)", minimum=1, search=(10, 500, "log")),
+        # ranges from validation grids (evaluation/tuning_grids.py): steps 0.01-0.02 with L2 0.02
+        # and 200-400 epochs won; 0.05 steps and 256 factors lost
+        "factors": Param(128, int, "latent dimensions", minimum=1, search=(64, 256, "log")),
+        "learning_rate": Param(0.05, float, "SGD step size", above=0, search=(0.005, 0.04, "log")),
+        "regularization": Param(0.02, float, "L2 penalty", minimum=0, search=(0.008, 0.04, "log")),
+        "epochs": Param(100, int, "passes (nnz draws each)", minimum=1, search=(100, 400, "log")),
         "random_state": Param(0, int, "seed", nullable=True),
         **FOLD_IN_PARAMS,
     }
@@ -95,26 +98,23 @@ class UniformBPR(Recommender):
         items = (rng.random((train.n_items, k)) - 0.5) / k
         bias = np.zeros(train.n_items)
         m = train.matrix
-        indptr, indices = m.indptr.astype(np.int64), m.indices.astype(np.int64)
-        owners = np.repeat(np.arange(train.n_users), np.diff(m.indptr))
-        # one epoch per call: the same draws as one call of all epochs (rng state carries over)
-        for _ in progress(
-            range(p["epochs"]), desc="bpr-uniform", show=self._show_progress, unit="epoch"
-        ):
-            _sgd(
-                indptr,
-                indices,
-                owners,
-                users,
-                items,
-                bias,
-                1,
-                p["learning_rate"],
-                p["regularization"],
-                rng,
-            )
-        ones = np.ones((train.n_users, 1))
-        return (
-            np.hstack([users, ones]).astype(np.float32),
-            np.hstack([items, bias[:, None]]).astype(np.float32),
+        args = (
+            m.indptr.astype(np.int64),
+            m.indices.astype(np.int64),
+            np.repeat(np.arange(train.n_users), np.diff(m.indptr)),
+            users,
+            items,
+            bias,
         )
+
+        def factors() -> tuple[np.ndarray, np.ndarray]:
+            ones = np.ones((train.n_users, 1))
+            return np.hstack([users, ones]), np.hstack([items, bias[:, None]])
+
+        epochs = range(1, p["epochs"] + 1)
+        # one call per epoch: the rng carries on, so the draws equal one call of all epochs
+        for epoch in progress(epochs, desc="bpr-uniform", show=self._show_progress, unit="epoch"):
+            _sgd(*args, 1, p["learning_rate"], p["regularization"], rng)
+            self._epoch_done(train, epoch, factors)
+        user_vectors, item_vectors = factors()
+        return user_vectors.astype(np.float32), item_vectors.astype(np.float32)

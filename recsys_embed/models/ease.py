@@ -63,7 +63,7 @@ class EASE(Recommender):
     name = "ease"
     PARAMS: ClassVar[dict[str, Param]] = {
         "l2": Param(
-            500.0, float, "ridge on the item-item weights", above=0, search=(10.0, 5000.0, "log")
+            500.0, float, "ridge on the item-item weights", above=0, search=(100.0, 3000.0, "log")
         ),
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,11 +21,13 @@ def fit_lightfm(
     item_features: Any,
     show_progress: bool | None = None,
     desc: str = "lightfm",
+    on_epoch: Callable[[int, Any], None] | None = None,
 ) -> Any:
     """A fitted ``lightfm.LightFM`` (the only place the library is used).
 
     Epochs run one ``fit_partial`` call at a time after a reset, which is what
-    ``LightFM.fit`` does in one call (same draws, same result), so progress can be shown.
+    ``LightFM.fit`` does in one call (same draws, same result), so progress can be shown and
+    ``on_epoch(epoch, model)`` (the tuner's pruning hook) called after each.
     """
     from lightfm import LightFM as _LightFM
 
@@ -39,13 +42,16 @@ def fit_lightfm(
         random_state=params["random_state"],
     )
     model._reset_state()  # what LightFM.fit does before its fit_partial
-    for _ in progress(range(params["epochs"]), desc=desc, show=show_progress, unit="epoch"):
+    epochs = range(1, params["epochs"] + 1)
+    for epoch in progress(epochs, desc=desc, show=show_progress, unit="epoch"):
         model.fit_partial(
             interactions,
             item_features=item_features,
             epochs=1,
             num_threads=params["num_threads"],
         )
+        if on_epoch is not None:
+            on_epoch(epoch, model)
     return model
 
 
@@ -70,27 +76,22 @@ class LightFM(Recommender):
 
     name = "lightfm"
     fixed_user_column = -1
+    epoch_param = "epochs"
     PARAMS: ClassVar[dict[str, Param]] = {
-        "no_components": Param(128, int, "latent dimensions", minimum=1, search=(16, 256, "log")),
-        "loss": Param(
-            "warp",
-            str,
-            "loss",
-            choices=("warp", "bpr", "logistic", "warp-kos"),
-            search=("warp", "bpr", "warp-kos"),
-        ),
-        "learning_rate": Param(0.02, float, "SGD step size", above=0, search=(0.005, 0.1, "log")),
-        "epochs": Param(
-            50, int, "passes over the interactions", minimum=1, search=(10, 100, "log")
-        ),
+        # ranges from validation grids (evaluation/tuning_grids.py) and earlier searches: WARP
+        # won every time (the other losses are not searched); steps above 0.03 overfit
+        "no_components": Param(128, int, "latent dimensions", minimum=1, search=(64, 256, "log")),
+        "loss": Param("warp", str, "loss", choices=("warp", "bpr", "logistic", "warp-kos")),
+        "learning_rate": Param(0.02, float, "SGD step size", above=0, search=(0.005, 0.03, "log")),
+        "epochs": Param(50, int, "passes over the interactions", minimum=1, search=(20, 80, "log")),
         "item_alpha": Param(
-            0.0, float, "L2 penalty on item features", minimum=0, search=(1e-8, 1e-4, "log")
+            0.0, float, "L2 penalty on item features", minimum=0, search=(1e-8, 1e-5, "log")
         ),
         "user_alpha": Param(
-            0.0, float, "L2 penalty on user features", minimum=0, search=(1e-8, 1e-3, "log")
+            0.0, float, "L2 penalty on user features", minimum=0, search=(1e-8, 1e-5, "log")
         ),
         "max_sampled": Param(
-            10, int, "WARP: negatives tried per positive", minimum=1, search=(5, 100, "log")
+            10, int, "WARP: negatives tried per positive", minimum=1, search=(5, 50, "log")
         ),
         "learning_schedule": Param(
             "adagrad", str, "step-size schedule", choices=("adagrad", "adadelta")
@@ -128,8 +129,14 @@ class LightFM(Recommender):
             (np.ones(train.nnz, np.float32), (train.user_idx, train.item_idx)),
             shape=train.matrix.shape,
         )
+        features = self._item_features
+
+        def on_epoch(epoch: int, model: Any) -> None:
+            self._epoch_done(train, epoch, lambda: folded_factors(model, features))
+
+        hook = on_epoch if self.epoch_hook is not None else None
         self._lightfm = fit_lightfm(  # kept for checks
-            self.params, binary, self._item_features, self._show_progress
+            self.params, binary, features, self._show_progress, on_epoch=hook
         )
         return folded_factors(self._lightfm, self._item_features)
 

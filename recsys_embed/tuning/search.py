@@ -1,14 +1,20 @@
-"""Hyperparameter search on a validation split carved out of train; test is read once, at the end.
+"""Hyperparameter search on validation carved out of train; test is read once, at the end.
 
-Protocol: ``train`` is split again, per user (random or temporal, seeded), into a fitting part
-and a validation part. Every trial fits on the fitting part and is scored on validation (the
-fitting items excluded from ranking). The best trial's parameters are then fitted on the whole
-of ``train`` (``refit=True``) or on the fitting part again (``refit=False``, as RecBole does)
-and evaluated once on ``test``. Nothing reads ``test`` before that last step.
+Protocol: ``train`` is carved again into a fitting part and validation, by default the same
+way the protocol's test split was made (:mod:`recsys_embed.tuning.carve`), optionally
+``repeats`` times with seeds ``seed, seed + 1, ...`` (the objective is then the mean, and its
+spread is reported). Trial 0 is the model's defaults (with the fixed parameters), then any
+known-good seeds, then the sampler's proposals. Models that fit in epochs are scored on
+validation at a few epochs and stopped early when they fall behind
+(:mod:`recsys_embed.tuning.prune`). The best trial replaces the defaults only when the
+decision rule says its gain is above the noise (:mod:`recsys_embed.tuning.decide`). Then the
+defaults and the winner are fitted on the whole of ``train`` (``refit=True``) or on the fitting
+part again (``refit=False``, as RecBole does) and evaluated together, once, on ``test``.
+Nothing reads ``test`` before that last step.
 
 Samplers: ``"random"`` draws trial ``n`` from ``numpy.random.default_rng([seed, n])``, so a run
 and a resumed run give the same trials; ``"tpe"`` is Optuna's TPE (``pip install
-"recsys-embed[tune]"``), seeded, and given the earlier trials when resuming; ``"auto"`` is TPE
+"recsys-embed[tune]"``), seeded, and told the earlier trials when resuming; ``"auto"`` is TPE
 when Optuna is installed, else random. Each trial is one JSON line in ``trials.jsonl``.
 """
 
@@ -16,65 +22,79 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from recsys_embed.atomic import write_text
-from recsys_embed.data import splits
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import ConfigError, DataError
 from recsys_embed.evaluate import METRICS, evaluate
 from recsys_embed.models import registry
 from recsys_embed.models.base import Recommender
+from recsys_embed.progress import progress
+from recsys_embed.tuning.carve import Carve, Fold, carve
+from recsys_embed.tuning.decide import Decision, decide
+from recsys_embed.tuning.prune import Pruned, Pruner, Watch, checkpoints
+from recsys_embed.tuning.records import Log, Trial, append_trial, check_resume, read_trials
 from recsys_embed.tuning.samplers import make_sampler
-from recsys_embed.tuning.space import search_space
-
-VALIDATIONS = ("random", "temporal")
-Log = Callable[[str], None]
-
-
-@dataclass
-class Trial:
-    number: int
-    params: dict[str, Any]  # the searched parameters only
-    state: str  # "complete" or "failed"
-    value: float | None  # the objective on validation
-    validation_metrics: dict[str, float] = field(default_factory=dict)
-    fit_seconds: float | None = None
-    seconds: float = 0.0
-    error: str | None = None
+from recsys_embed.tuning.space import search_space, seed_points
 
 
 @dataclass
 class TuneResult:
     model: str
     params: dict[str, Any]  # every parameter of the chosen setting (fixed + searched + defaults)
-    best: Trial
+    best: Trial  # the chosen trial: the winner if it replaced the defaults, else trial 0
     trials: list[Trial]
     sampler: str
     metric: str
     test_metrics: dict[str, float] | None
     fitted: Recommender = field(repr=False)
+    defaults: Trial | None = None  # trial 0 (None only if a resumed file lacks it)
+    winner: Trial | None = None  # the top validation trial
+    decision: Decision | None = None
+    defaults_fitted: Recommender | None = field(default=None, repr=False)
+    defaults_test_metrics: dict[str, float] | None = None
+    winner_test_metrics: dict[str, float] | None = None
+    validation: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The ``best.json`` document (``num_threads`` left out: it changes no result)."""
-        out = {
+
+        def side(trial: Trial | None, test: dict[str, float] | None) -> dict[str, Any] | None:
+            if trial is None:
+                return None
+            return {
+                "trial": trial.number,
+                "searched": trial.params,
+                "validation_metrics": trial.validation_metrics,
+                "validation_spread": trial.spread,
+                "test_metrics": test,
+            }
+
+        return {
             "model": self.model,
             "params": {k: v for k, v in self.params.items() if k != "num_threads"},
+            "chosen": "tuned" if self.decision and self.decision.replaced else "defaults",
+            "decision": self.decision.to_json() if self.decision else None,
+            "defaults": side(self.defaults, self.defaults_test_metrics),
+            "winner": side(self.winner, self.winner_test_metrics),
             "searched": self.best.params,
             "trial": self.best.number,
             "n_trials": len(self.trials),
+            "n_pruned": sum(t.state == "pruned" for t in self.trials),
             "sampler": self.sampler,
             "metric": self.metric,
+            "validation": self.validation,
             "validation_metrics": self.best.validation_metrics,
             "test_metrics": self.test_metrics,
             "fit_seconds": self.fitted.fit_seconds_,
         }
-        return out
 
 
 def _objective(metric: str) -> tuple[str, int]:
@@ -84,88 +104,83 @@ def _objective(metric: str) -> tuple[str, int]:
     return name, int(k)
 
 
-def validation_split(
-    train: Interactions, method: str = "random", fraction: float = 0.2, seed: int = 0
-) -> tuple[Interactions, Interactions]:
-    """``(fitting part, validation)`` of ``train``, per user: random or latest interactions."""
-    if method == "random":
-        return splits.random_split(train, fraction, "user", seed)
-    if method == "temporal":
-        return splits.temporal_split(train, fraction, seed=seed)
-    raise ConfigError(f"validation must be one of {list(VALIDATIONS)}, got {method!r}")
+@dataclass
+class _Setup:
+    make: Callable[[dict[str, Any]], Recommender]
+    folds: list[Fold]
+    item_text: Any
+    ks: list[int]
+    metrics: list[str]
+    objective: str
+    exclude_train: bool
+    pruner: Pruner
+
+    def score(self, model: Recommender, fold: Fold, ks: list[int], metrics: list[str]) -> Any:
+        return evaluate(
+            {"m": model},
+            fold.fit,
+            fold.valid,
+            k=ks,
+            metrics=metrics,
+            candidates=fold.candidates,
+            exclude_train=self.exclude_train,
+        )
+
+    def objective_on(self, fold: Fold) -> Callable[[Recommender], float]:
+        name, _, k = self.objective.partition("@")
+
+        def score(model: Recommender) -> float:
+            report = self.score(model, fold, [int(k)], [name])
+            return report.metrics_dict("m")[self.objective]
+
+        return score
 
 
-def _read_trials(path: Path, log: Log) -> list[Trial]:
-    if not path.is_file():
-        return []
-    trials = []
-    lines = path.read_text().splitlines()
-    for i, line in enumerate(lines):
-        try:
-            trials.append(Trial(**json.loads(line)))
-        except (json.JSONDecodeError, TypeError) as exc:
-            if i == len(lines) - 1:  # a run killed while writing its last line
-                log(f"{path}: dropping the incomplete last line {i + 1}")
-                write_text(path, "".join(line + "\n" for line in lines[:i]))
-                break
-            raise DataError(f"{path}: line {i + 1} is not a trial record ({exc})") from None
-    return trials
-
-
-def _append(path: Path, trial: Trial) -> None:
-    with open(path, "a") as fh:
-        fh.write(json.dumps(asdict(trial)) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _check_resume(out: Path, settings: dict[str, Any]) -> None:
-    path = out / "search.json"
-    settings = json.loads(json.dumps(settings))  # tuples -> lists, as read back
-    if path.is_file():
-        before = json.loads(path.read_text())
-        changed = sorted(k for k in set(before) | set(settings) if before.get(k) != settings.get(k))
-        if changed:
-            raise ConfigError(
-                f"{out} holds trials of another search (differs in {changed}); "
-                "use a new output directory or delete it"
-            )
-    else:
-        write_text(path, json.dumps(settings, indent=2) + "\n")
-
-
-def _run_trial(
-    number: int,
-    make: Callable[[dict[str, Any]], Recommender],
-    params: dict[str, Any],
-    fit_part: Interactions,
-    valid: Interactions,
-    item_text: Any,
-    ks: list[int],
-    metrics: list[str],
-    objective: str,
-) -> Trial:
+def _run_trial(setup: _Setup, number: int, params: dict[str, Any], origin: str,
+               earlier: list[dict[int, float]]) -> Trial:  # fmt: skip
     start = time.perf_counter()
+    values, users, found_all, fit_seconds = [], [], [], 0.0
+    watch = None
     try:
-        model = registry.fit(make(params), fit_part, item_text)
-        report = evaluate({"m": model}, fit_part, valid, k=ks, metrics=metrics)
+        for f, fold in enumerate(setup.folds):
+            model = setup.make(params)
+            epochs = model.params.get(model.epoch_param) if model.epoch_param else None
+            if f == 0 and isinstance(epochs, int) and setup.pruner.quantile > 0:
+                watch = Watch(checkpoints(epochs), setup.objective_on(fold), setup.pruner, earlier)
+                model.epoch_hook = watch
+            registry.fit(model, fold.fit, setup.item_text)
+            model.epoch_hook = None
+            report = setup.score(model, fold, setup.ks, setup.metrics)
+            found = report.metrics_dict("m")
+            found_all.append(found)
+            values.append(found[setup.objective])
+            users.append(report.results["m"].per_user[setup.objective])
+            fit_seconds += model.fit_seconds_ or 0.0
     except (ConfigError, DataError):
         raise
+    except Pruned as stop:
+        assert watch is not None
+        steps = {str(e): v for e, v in watch.steps.items()}
+        return Trial(number, params, "pruned", None, seconds=time.perf_counter() - start,
+                     error=str(stop), origin=origin, steps=steps)  # fmt: skip
     except Exception as exc:  # a setting the library cannot fit (e.g. numeric blow-up)
         return Trial(number, params, "failed", None, seconds=time.perf_counter() - start,
-                     error=f"{type(exc).__name__}: {exc}")  # fmt: skip
-    found = report.metrics_dict("m")
-    value = found[objective]
-    state = "complete" if math.isfinite(value) else "failed"
+                     error=f"{type(exc).__name__}: {exc}", origin=origin)  # fmt: skip
+    value = float(np.mean(values))
+    ok = math.isfinite(value)
     return Trial(
         number,
         params,
-        state,
-        value if state == "complete" else None,
-        found,
-        model.fit_seconds_,
+        "complete" if ok else "failed",
+        value if ok else None,
+        {key: float(np.mean([f[key] for f in found_all])) for key in found_all[0]},
+        fit_seconds,
         time.perf_counter() - start,
-        None if state == "complete" else f"{objective} is {value}",
+        None if ok else f"{setup.objective} is {value}",
+        origin,
+        {} if watch is None else {str(e): v for e, v in watch.steps.items()},
+        float(np.std(values, ddof=1)) if len(values) > 1 else None,
+        [round(float(v), 6) for v in np.concatenate(users)] if ok else None,
     )
 
 
@@ -182,8 +197,11 @@ def tune(
     metric: str = "ndcg@10",
     k: Sequence[int] = (10, 20),
     metrics: Sequence[str] = ("recall", "ndcg", "precision", "map"),
-    validation: str = "random",
-    validation_fraction: float = 0.2,
+    validation: str | Carve = "random",
+    validation_fraction: float | None = None,
+    repeats: int = 1,
+    pruning: float = 0.25,
+    decision: str = "bootstrap",
     seed: int = 0,
     refit: bool = True,
     item_text: Any = None,
@@ -192,22 +210,37 @@ def tune(
     threads: int | None = None,
     out_dir: str | Path | None = None,
     log: Log | None = None,
+    show_progress: bool | None = None,
 ) -> TuneResult:
-    """Search ``model``'s parameters on validation, then fit the best once and score ``test``.
+    """Search ``model``'s parameters on validation, then fit the choice once and score ``test``.
 
     ``fixed`` parameters are held (not searched); ``space`` replaces declared ranges
     (``{"factors": [32, 256, "log"], "loss": ["warp", "bpr"]}``). ``trials`` counts every
-    trial of the search, resumed ones included; after ``timeout`` seconds no new trial starts
-    (one always runs).
+    trial, the defaults (trial 0) and resumed ones included; after ``timeout`` seconds no new
+    trial starts (one always runs). ``validation``: a :class:`Carve` (the pipeline passes the
+    one mirroring ``[split]``), or ``"random"`` / ``"temporal"`` per user with
+    ``validation_fraction`` (default 0.2). ``repeats`` carves with seeds ``seed + r``.
+    ``pruning``: the quantile of earlier trials' scores below which a trial stops at a
+    checkpoint (0: no pruning). ``decision``: ``"bootstrap"`` or ``"best"`` (see ``decide``).
     With ``out_dir``, trials are appended to ``out_dir/trials.jsonl`` as they finish, a rerun
     with the same settings resumes from them, and ``best.json`` is written at the end.
-    ``test`` (optional), ``candidates`` (cold-start protocols) and ``exclude_train`` are used
-    only for the final evaluation; ``threads`` sets the models' ``num_threads`` and is not recorded.
+    ``test`` (optional), ``candidates`` (cold-start protocols) are used only for the final
+    evaluation; ``exclude_train`` applies to validation and test alike; ``threads`` sets the
+    models' ``num_threads`` and is not recorded.
     """
     log = log or (lambda _msg: None)
     name, kk = _objective(metric)
-    if not isinstance(trials, int) or trials < 1:
-        raise ConfigError(f"trials must be a positive int, got {trials!r}")
+    for what, value, low in (("trials", trials, 1), ("repeats", repeats, 1)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ConfigError(f"{what} must be a positive int, got {value!r}")
+    if not isinstance(pruning, (int, float)) or not 0 <= pruning < 1:
+        raise ConfigError(f"pruning must be a quantile in [0, 1), got {pruning!r}")
+    decide(decision, None, None, True)  # checks the rule's name before any work
+    how = (
+        validation
+        if isinstance(validation, Carve)
+        else Carve.per_user(validation, validation_fraction)
+    )
     ks = sorted({*k, kk})
     wanted = list(dict.fromkeys([*metrics, name]))
     fixed = dict(fixed or {})
@@ -218,64 +251,124 @@ def tune(
         extra = {"num_threads": threads} if threads and "num_threads" in cls.PARAMS else {}
         return registry.create(model, **{**fixed, **params, **extra})
 
-    fit_part, valid = validation_split(train, validation, validation_fraction, seed)
+    folds = [carve(train, how, seed + r) for r in range(repeats)]
+    setup = _Setup(make, folds, item_text, ks, wanted, metric, exclude_train, Pruner(pruning))
+    described = {**how.describe(), "seed": seed, "repeats": repeats}
     settings = {
         "model": model,
         "fixed": fixed,
         "space": {n: d.describe() for n, d in dims.items()},
         "metric": metric,
-        "validation": {"method": validation, "fraction": validation_fraction, "seed": seed},
+        "validation": described,
+        "exclude_train": exclude_train,
+        "pruning": pruning,
         "train": {"users": train.n_users, "items": train.n_items, "interactions": train.nnz},
     }
     out = Path(out_dir) if out_dir is not None else None
     done: list[Trial] = []
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        _check_resume(out, settings)
-        done = _read_trials(out / "trials.jsonl", log)
+        check_resume(out, settings)
+        done = read_trials(out / "trials.jsonl", log)
         if done:
             log(f"resuming: {len(done)} trial(s) in {out / 'trials.jsonl'}")
-    chooser = make_sampler(sampler, dims, seed, [(t.params, t.value) for t in done])
+    points = seed_points(model, dims)
+    chooser = make_sampler(sampler, dims, seed)
+    for t in done:
+        chooser.add(t)
     log(
         f"tuning {model} with {chooser.name} search over {sorted(dims)}: "
-        f"{fit_part.nnz} fitting, {valid.nnz} validation interactions"
+        f"{folds[0].fit.nnz} fitting, {folds[0].valid.nnz} validation interactions "
+        f"({how.method} carve, {repeats} repeat(s))"
     )
     start, resumed = time.monotonic(), len(done)
-    while len(done) < trials:
-        ran = len(done) > resumed  # the timeout lets at least one trial of this call run
-        if timeout is not None and ran and time.monotonic() - start >= timeout:
-            log(f"timeout after {len(done)} trial(s)")
-            break
-        number = len(done)
-        params = chooser.ask(number)
-        trial = _run_trial(number, make, params, fit_part, valid, item_text, ks, wanted, metric)
-        chooser.tell(trial.value)
-        done.append(trial)
-        if out is not None:
-            _append(out / "trials.jsonl", trial)
-        shown = "failed: " + str(trial.error) if trial.value is None else f"{trial.value:.4f}"
-        log(f"trial {number}: {metric} {shown} {params}")
+    bar: Any = progress(total=trials, desc=f"tuning {model}", unit="trial", show=show_progress)
+    bar.update(len(done))
+    with bar:
+        while len(done) < trials:
+            ran = len(done) > resumed  # the timeout lets at least one trial of this call run
+            if timeout is not None and ran and time.monotonic() - start >= timeout:
+                log(f"timeout after {len(done)} trial(s)")
+                break
+            number = len(done)
+            if number < len(points):
+                params, origin = points[number], "defaults" if number == 0 else "seed"
+            else:
+                params, origin = chooser.ask(number), "sampler"
+            earlier = [t.int_steps() for t in done if t.steps]
+            trial = _run_trial(setup, number, params, origin, earlier)
+            (chooser.tell if origin == "sampler" else chooser.add)(trial)
+            done.append(trial)
+            if out is not None:
+                append_trial(out / "trials.jsonl", trial)
+            shown = f"{trial.state}: {trial.error}" if trial.value is None else f"{trial.value:.4f}"
+            log(f"trial {number} ({origin}): {metric} {shown} {params}")
+            bar.update(1)
+            top = max((t.value for t in done if t.value is not None), default=None)
+            if top is not None:
+                bar.set_postfix(best=f"{top:.4f}")
+    return _finish(model, done, chooser.name, metric, setup, train, test, refit, candidates,
+                   decision, seed, described, out, log)  # fmt: skip
+
+
+def _finish(model: str, done: list[Trial], sampler: str, metric: str, setup: _Setup,
+            train: Interactions, test: Interactions | None, refit: bool, candidates: Any,
+            rule: str, seed: int, described: dict[str, Any], out: Path | None,
+            log: Log) -> TuneResult:  # fmt: skip
+    """Decide, fit the defaults and the winner, and read ``test`` once for both."""
     complete = [t for t in done if t.state == "complete"]
     if not complete:
         raise ConfigError(f"no trial of {model} completed; first error: {done[0].error}")
-    best = max(complete, key=lambda t: (t.value, -t.number))
-    final = registry.fit(make(best.params), train if refit else fit_part, item_text)
+    winner = max(complete, key=lambda t: (t.value, -t.number))
+    base = done[0] if done[0].state == "complete" else None  # trial 0: the defaults
+
+    def users(t: Trial | None) -> np.ndarray | None:
+        return None if t is None or t.user_values is None else np.asarray(t.user_values)
+
+    decided = decide(rule, users(base), users(winner), winner is base, seed)
+    chosen = winner if decided.replaced or base is None else base
+    data = train if refit else setup.folds[0].fit
+    fitted = {"winner": registry.fit(setup.make(winner.params), data, setup.item_text)}
+    if base is not None and base is not winner:
+        fitted["defaults"] = registry.fit(setup.make(base.params), data, setup.item_text)
+    elif base is not None:
+        fitted["defaults"] = fitted["winner"]
     where = "all of train" if refit else "the fitting part"
-    log(f"best trial {best.number}: {metric} {best.value:.4f}; refitted on {where}")
-    test_metrics = None
+    log(
+        f"winner trial {winner.number}: {metric} {winner.value:.4f}; {decided.reason}; "
+        f"chose trial {chosen.number}, fitted on {where}"
+    )
+    tested: dict[str, dict[str, float]] = {}
     if test is not None:
         report = evaluate(
-            {"m": final},
+            {n: m for n, m in fitted.items() if n == "winner" or m is not fitted["winner"]},
             train,
             test,
-            k=ks,
-            metrics=wanted,
+            k=setup.ks,
+            metrics=setup.metrics,
             candidates=candidates,
-            exclude_train=exclude_train,
+            exclude_train=setup.exclude_train,
         )
-        test_metrics = report.metrics_dict("m")
+        tested = {n: report.metrics_dict(n) for n in report.results}
+        if "defaults" in fitted and "defaults" not in tested:
+            tested["defaults"] = tested["winner"]
+    final = fitted["winner"] if chosen is winner else fitted["defaults"]
     result = TuneResult(
-        model, final.get_params(), best, done, chooser.name, metric, test_metrics, final
+        model,
+        final.get_params(),
+        chosen,
+        done,
+        sampler,
+        metric,
+        tested.get("winner" if chosen is winner else "defaults"),
+        final,
+        base,
+        winner,
+        decided,
+        fitted.get("defaults"),
+        tested.get("defaults"),
+        tested.get("winner"),
+        described,
     )
     if out is not None:
         write_text(out / "best.json", json.dumps(result.to_json(), indent=2) + "\n")

@@ -29,6 +29,13 @@ class Dimension:
             return f"one of {list(self.choices)}"
         return f"{self.kind.__name__} in [{self.low}, {self.high}] ({self.scale})"
 
+    def holds(self, value: Any) -> bool:
+        """Whether ``value`` lies in this range (or is one of the choices)."""
+        if self.choices is not None:
+            return value in self.choices
+        assert self.low is not None and self.high is not None
+        return self.low <= value <= self.high
+
     def sample(self, rng: np.random.Generator) -> Any:
         if self.choices is not None:
             return self.choices[int(rng.integers(len(self.choices)))]
@@ -89,3 +96,35 @@ def search_space(
     if not space:
         raise ConfigError(f"model {model!r} has no parameter left to search")
     return space
+
+
+# Known-good settings tried right after the defaults (trial 1, ...), where their parameters are
+# searched: the best of the validation grids in evaluation/results/tuning_grids.md (never test).
+SEEDS: dict[str, list[dict[str, Any]]] = {
+    # the best ALS settings of the grids on ML-100K (per-item carve) and ml-latest-small (per user)
+    "als": [
+        {"factors": 128, "regularization": 50.0, "alpha": 7.0},
+        {"factors": 64, "regularization": 70.0, "alpha": 15.0},
+    ],
+    # the best of the ML-100K grid (per-item carve)
+    "bpr-uniform": [{"factors": 128, "learning_rate": 0.02, "regularization": 0.02, "epochs": 400}],
+    "lightfm": [{"no_components": 64, "learning_rate": 0.02, "max_sampled": 30, "epochs": 40}],
+}
+
+
+def default_point(model: str, dims: Mapping[str, Dimension]) -> dict[str, Any]:
+    """The model's declared defaults of the searched parameters: trial 0 of every search."""
+    params = registry.model_class(model).PARAMS
+    return {name: params[name].default for name in dims}
+
+
+def seed_points(model: str, dims: Mapping[str, Dimension]) -> list[dict[str, Any]]:
+    """The defaults, then each known-good seed (its searched keys over the defaults) that lies
+    inside the searched ranges (a space narrowed by the user drops the seeds outside it)."""
+    points = [default_point(model, dims)]
+    for seed in SEEDS.get(model, []):
+        searched = {k: v for k, v in seed.items() if k in dims}
+        point = {**points[0], **searched}
+        if point not in points and all(dims[k].holds(v) for k, v in searched.items()):
+            points.append(point)
+    return points
