@@ -382,7 +382,7 @@ def test_validation_carve_follows_the_split(ml_like):
         cfg = type("C", (), {"split": split, "tune": tune_ or TuneConfig()})()
         return validation_carve(cfg, train, test)  # type: ignore[arg-type]
 
-    how = carve_of(SplitConfig("random", 0.25, "item", 42))
+    how = carve_of(SplitConfig(method="random", test_fraction=0.25, stratify="item", seed=42))
     assert how == Carve("random", 0.25, "item")
     fold = carve(train, how, seed=0)
     # per item: min(floor(n * 0.25 + 0.5), n - 1) of each item's train interactions validate
@@ -393,11 +393,15 @@ def test_validation_carve_follows_the_split(ml_like):
     assert fold.fit.matrix.multiply(fold.valid.matrix).nnz == 0
     # the per-user carves stay as options; a given test file becomes a per-user carve of its share
     assert carve_of(SplitConfig(), TuneConfig(validation="random")) == Carve("random", 0.2)
-    assert carve_of(SplitConfig("temporal", 0.1)) == Carve("temporal", 0.1, "user")
-    assert carve_of(SplitConfig("leave_last", n_last=2)).method == "leave_last"
-    given = carve_of(SplitConfig("given", test="ua.test"))
+    assert carve_of(SplitConfig(method="temporal", test_fraction=0.1)) == Carve(
+        "temporal", 0.1, "user"
+    )
+    assert carve_of(SplitConfig(method="leave_last", n_last=2)).method == "leave_last"
+    given = carve_of(SplitConfig(method="given", test="ua.test"))
     assert given == Carve("random", round(test.nnz / (train.nnz + test.nnz), 4), "user")
-    assert carve_of(SplitConfig("cold_items", 0.2)) == Carve("cold_items", 0.2, "user")
+    assert carve_of(SplitConfig(method="cold_items", test_fraction=0.2)) == Carve(
+        "cold_items", 0.2, "user"
+    )
     assert carve_of(SplitConfig(), TuneConfig(validation_fraction=0.1)).fraction == 0.1
 
 
