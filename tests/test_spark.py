@@ -448,20 +448,31 @@ def test_sigkill_during_a_spark_batch_leaves_the_previous_output(spark, tmp_path
         "local[2]",
         "--quiet",
     ]
-    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.DEVNULL)
+    # its own process group, so the kill takes the driver's JVM too (nothing writes afterwards)
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=tmp_path, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 240
     while (
-        not list(tmp_path.glob(".recs.tmp-*"))
+        not list(tmp_path.glob(".recs.rse-*.tmp"))
         and proc.poll() is None
         and time.monotonic() < deadline
     ):
         time.sleep(0.05)
     time.sleep(0.5)  # part files being written
     assert proc.poll() is None, "the batch ended before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert list(tmp_path.glob(".recs.tmp-*")), "killed before Spark began writing"
+    litter = list(tmp_path.glob(".recs.rse-*.tmp"))
+    assert litter, "killed before Spark began writing"
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # a live process's temporary beside the output is not ours to remove
+    live = tmp_path / f".recs.rse-{litter[0].name.split('-')[1]}-{os.getppid()}-keep.tmp"
+    live.mkdir()
+    # the next batch removes what the killed one left, and only that
+    recommend_to_parquet(spark, model, str(out), k=2)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [live.name]
+    assert pl.read_parquet(f"{out}/*.parquet")["rank"].max() == 2
 
 
 def test_publish_replaces_the_previous_output_whole(spark, tiny_model, tmp_path):
