@@ -22,6 +22,8 @@ import signal
 import socket
 import sys
 import tempfile
+import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,31 @@ def _pattern(target: Path) -> re.Pattern[str]:
     return re.compile(
         rf"^\.{re.escape(target.name)}\.rse-{_HOST}-(\d+)-[A-Za-z0-9_]+(\.old)?\.tmp$"
     )
+
+
+def temp_name(target: str | Path) -> str:
+    """A fresh temporary name (no path) for ``target``, of the pattern :func:`sweep_stale` knows.
+
+    For outputs written by other writers (e.g. Spark on any Hadoop file system).
+    """
+    return f"{_prefix(Path(target))}{uuid.uuid4().hex[:12]}.tmp"
+
+
+def old_name(temp: str) -> str:
+    """The name an earlier output is moved aside to while ``temp`` replaces it."""
+    return temp[: -len(".tmp")] + ".old.tmp"
+
+
+def stale_names(target: str | Path, names: Iterable[str]) -> list[tuple[str, bool]]:
+    """Those of ``names`` that are this host's temporaries of ``target`` whose process is gone,
+    each with whether it is a moved-aside ``.old`` folder."""
+    pattern = _pattern(Path(target))
+    found = []
+    for name in names:
+        m = pattern.match(name)
+        if m is not None and not _alive(int(m.group(1))):
+            found.append((name, bool(m.group(2))))
+    return found
 
 
 def temp_file(target: Path) -> tuple[int, Path]:
@@ -113,18 +140,14 @@ def sweep_stale(target: str | Path) -> list[Path]:
     Returns what was removed or restored.
     """
     target = Path(target)
-    pattern = _pattern(target)
     done: list[Path] = []
     try:
-        entries = list(os.scandir(target.parent))
+        names = os.listdir(target.parent)
     except OSError:
         return done
-    for entry in entries:
-        m = pattern.match(entry.name)
-        if m is None or _alive(int(m.group(1))):
-            continue
-        path = Path(entry.path)
-        if m.group(2) and not os.path.lexists(target):
+    for name, is_old in stale_names(target, names):
+        path = target.parent / name
+        if is_old and not os.path.lexists(target):
             with contextlib.suppress(OSError):
                 os.rename(path, target)
                 done.append(path)

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 import recsys_embed as rse
 from recsys_embed.batch import write_recommendations
+from recsys_embed.config import DataConfig, SplitConfig
 from recsys_embed.data import splits
 from recsys_embed.errors import ConfigError, DataError
 from recsys_embed.evaluate import evaluate
@@ -201,6 +202,66 @@ def test_ml100k_read_and_hash_split_equal_local(ml_spark, ml_split, ml100k):
     for s_part, part in ((s_train, train), (s_test, test)):
         mine = to_local(s_part)
         assert mine.nnz == part.nnz and (mine.matrix != part.matrix).nnz == 0
+
+
+def _same_split(mine, want) -> None:
+    from recsys_embed.spark.data import to_local
+
+    for s_part, part in zip(mine, want, strict=True):
+        got = to_local(s_part)
+        assert got.nnz == part.nnz and (got.matrix != part.matrix).nnz == 0
+
+
+@requires_ml100k
+def test_ml100k_temporal_and_leave_last_equal_local(ml_spark, ml100k):
+    from recsys_embed.spark.split import leave_last_n, temporal_split
+
+    local = ml100k.interactions
+    # the ties are real: rows sharing (user, timestamp) with another row of that user
+    key = local.user_idx.astype(np.int64) * (2**32) + local.timestamps.astype(np.int64)
+    _, counts = np.unique(key, return_counts=True)
+    assert counts[counts > 1].sum() > 70_000  # 75,772 of 100,000 rows
+    _same_split(temporal_split(ml_spark, 0.25, seed=3), splits.temporal_split(local, 0.25, seed=3))
+    _same_split(leave_last_n(ml_spark, 2, seed=5), splits.leave_last_n(local, 2, seed=5))
+    # another seed moves tied rows, on both engines alike
+    other = splits.leave_last_n(local, 2, seed=6)
+    assert triplets_differ(other[1], splits.leave_last_n(local, 2, seed=5)[1])
+
+
+def triplets_differ(a, b) -> bool:
+    return (a.matrix != b.matrix).nnz > 0
+
+
+def test_temporal_and_leave_last_on_a_tied_frame_equal_local(spark):
+    from recsys_embed.spark.data import from_local
+    from recsys_embed.spark.split import leave_last_n, make_split, temporal_split
+
+    rng = np.random.default_rng(9)
+    n = 900
+    frame = pl.DataFrame(
+        {
+            "u": [f"user{x}" for x in rng.integers(0, 60, n)],
+            "i": rng.integers(0, 80, n),
+            "t": rng.integers(0, 6, n),  # few distinct times: ties everywhere
+        }
+    )
+    local = rse.Interactions.from_frame(frame, "u", "i", time_col="t")
+    si = from_local(spark, local).cache()
+    for seed in (0, 1):
+        _same_split(
+            temporal_split(si, 0.3, seed=seed), splits.temporal_split(local, 0.3, seed=seed)
+        )
+        _same_split(leave_last_n(si, 3, seed=seed), splits.leave_last_n(local, 3, seed=seed))
+    assert triplets_differ(
+        splits.leave_last_n(local, 3, seed=0)[1], splits.leave_last_n(local, 3, seed=1)[1]
+    )
+    cfg = SplitConfig(method="leave_last", n_last=2, seed=4)
+    _same_split(
+        make_split(spark, si, cfg, DataConfig(interactions="tied")),
+        splits.make_split(local, cfg)[:2],
+    )
+    with pytest.raises(ConfigError, match="n_last"):
+        leave_last_n(si, 0)
 
 
 @requires_ml100k
@@ -387,20 +448,31 @@ def test_sigkill_during_a_spark_batch_leaves_the_previous_output(spark, tmp_path
         "local[2]",
         "--quiet",
     ]
-    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stderr=subprocess.DEVNULL)
+    # its own process group, so the kill takes the driver's JVM too (nothing writes afterwards)
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=tmp_path, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 240
     while (
-        not list(tmp_path.glob(".recs.tmp-*"))
+        not list(tmp_path.glob(".recs.rse-*.tmp"))
         and proc.poll() is None
         and time.monotonic() < deadline
     ):
         time.sleep(0.05)
     time.sleep(0.5)  # part files being written
     assert proc.poll() is None, "the batch ended before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert list(tmp_path.glob(".recs.tmp-*")), "killed before Spark began writing"
+    litter = list(tmp_path.glob(".recs.rse-*.tmp"))
+    assert litter, "killed before Spark began writing"
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    # a live process's temporary beside the output is not ours to remove
+    live = tmp_path / f".recs.rse-{litter[0].name.split('-')[1]}-{os.getppid()}-keep.tmp"
+    live.mkdir()
+    # the next batch removes what the killed one left, and only that
+    recommend_to_parquet(spark, model, str(out), k=2)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [live.name]
+    assert pl.read_parquet(f"{out}/*.parquet")["rank"].max() == 2
 
 
 def test_publish_replaces_the_previous_output_whole(spark, tiny_model, tmp_path):
@@ -522,7 +594,7 @@ def test_cli_spark_only_model_and_split_errors(spark, tmp_path, capsys):
     assert main(["evaluate", "--config", str(config), "--out", str(tmp_path / "o")]) == 2
     assert "--engine spark" in capsys.readouterr().err
     config.write_text(
-        '[data]\ninteractions = "movielens-latest-small"\n[split]\nmethod = "temporal"\n[models.p]\ntype = "popularity"\n'
+        '[data]\ninteractions = "movielens-latest-small"\n[split]\nmethod = "random"\n[models.p]\ntype = "popularity"\n'
     )
     code = main(
         [

@@ -167,3 +167,46 @@ def test_ml100k_ua_split_is_ua_base(ml100k):
     assert test.nnz == 9430 and train.nnz == 90570
     assert np.all(np.diff(test.matrix.indptr) == 10)  # ua.test: ten ratings per user
     assert triplets(train) == triplets(ua_base)
+
+
+def _tied_log() -> rse.Interactions:
+    # user 10: one early item, then six items at the same time; user 20: distinct times
+    return rse.Interactions.from_frame(
+        pl.DataFrame(
+            {
+                "u": [10] * 7 + [20] * 4,
+                "i": [1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4],
+                "t": [0, 5, 5, 5, 5, 5, 5, 1, 4, 3, 2],
+            }
+        ),
+        "u",
+        "i",
+        time_col="t",
+    )
+
+
+def _test_items(test: rse.Interactions, user: int) -> set[int]:
+    rows = test.user_idx == test.user_map.indices(np.array([user]))[0]
+    return set(test.item_ids[test.item_idx[rows]].tolist())
+
+
+def test_temporal_ties_broken_by_the_seeded_pair_hash():
+    inter = _tied_log()
+    u10 = int(inter.user_map.indices(np.array([10]))[0])
+    tied = inter.item_map.indices(np.array([2, 3, 4, 5, 6, 7]))
+    tests = {}
+    for seed in range(6):
+        _, test = S.leave_last_n(inter, 2, seed=seed)
+        draw = S.hash_uniform(seed, np.full(len(tied), u10), tied)
+        want = set(inter.item_ids[tied[np.argsort(-draw)[:2]]].tolist())
+        assert _test_items(test, 10) == want  # the two largest draws among the tied items
+        assert _test_items(test, 20) == {2, 3}  # no ties: the seed does not matter
+        again = S.leave_last_n(inter, 2, seed=seed)[1]
+        assert triplets(again) == triplets(test)
+        tests[seed] = frozenset(want)
+    assert len(set(tests.values())) > 1  # other seeds order the ties differently
+    # temporal: 7 rows x 0.5 -> floor(4.0) = 4 in test, all among the tied ones
+    _, test = S.temporal_split(inter, 0.5, seed=3)
+    draw = S.hash_uniform(3, np.full(len(tied), u10), tied)
+    assert _test_items(test, 10) == set(inter.item_ids[tied[np.argsort(-draw)[:4]]].tolist())
+    assert _test_items(test, 20) == {2, 3}  # 4 x 0.5 = 2: the two latest

@@ -143,10 +143,17 @@ def _require_times(inter: Interactions, what: str) -> np.ndarray:
     return inter.timestamps
 
 
-def _time_rank(times: np.ndarray, seed: int) -> np.ndarray:
-    """A total order by time; ties broken by a seeded random draw."""
-    tiebreak = np.random.default_rng(seed).random(len(times))
-    order = np.lexsort((tiebreak, times))
+def time_order_key(
+    times: np.ndarray, user_idx: np.ndarray, item_idx: np.ndarray, seed: int
+) -> np.ndarray:
+    """A rank giving a total order by time; equal times ordered by :func:`hash_uniform` of
+    (seed, user index, item index), then by item index.
+
+    Each interaction's draw depends only on its own (seed, user, item), so the Spark engine
+    orders ties identically (a window sorted by time, the same draw, item index).
+    """
+    draw = hash_uniform(seed, user_idx, item_idx)
+    order = np.lexsort((item_idx, draw, times))
     rank = np.empty(len(times), dtype=np.int64)
     rank[order] = np.arange(len(times))
     return rank
@@ -161,8 +168,9 @@ def temporal_split(
     """Per-user temporal split: each user's latest interactions go to test.
 
     Give ``test_fraction`` (each user's latest share, rounded as in the module docstring) or
-    ``n_last`` (each user's last ``n``, at most ``count - 1``). Equal timestamps are ordered by a
-    seeded random draw, so no test interaction is earlier than that user's train ones.
+    ``n_last`` (each user's last ``n``, at most ``count - 1``). No test interaction is earlier
+    than that user's train ones; equal timestamps are ordered by a seeded per-interaction hash
+    draw (:func:`time_order_key`), so the same seed gives the same split on both engines.
     """
     times = _require_times(inter, "temporal_split")
     counts = np.diff(inter.matrix.indptr)
@@ -172,11 +180,19 @@ def temporal_split(
         n_test = np.minimum(n_last, np.maximum(counts - 1, 0))
     else:
         n_test = per_group_test_count(counts, _check_fraction(test_fraction))  # type: ignore[arg-type]
-    return _split(inter, _last_in_group(inter.user_idx, _time_rank(times, seed), n_test))
+    return _split(
+        inter,
+        _last_in_group(
+            inter.user_idx, time_order_key(times, inter.user_idx, inter.item_idx, seed), n_test
+        ),
+    )
 
 
 def leave_last_n(inter: Interactions, n: int = 1, seed: int = 42) -> Split:
-    """Each user's last ``n`` interactions by time go to test (users keep at least one in train)."""
+    """Each user's last ``n`` interactions by time go to test (users keep at least one in train).
+
+    Equal timestamps are ordered as in :func:`temporal_split` (a seeded per-interaction hash).
+    """
     return temporal_split(inter, test_fraction=None, n_last=n, seed=seed)
 
 

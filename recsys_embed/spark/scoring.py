@@ -8,7 +8,6 @@ lists equal the one-process batch (:mod:`recsys_embed.batch`) up to GEMM roundin
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from recsys_embed import atomic
 from recsys_embed.errors import ConfigError, DataError
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.topk import _topk_block, mask_rows
@@ -248,24 +248,44 @@ def _fs(spark: SparkSession, path: str) -> tuple[Any, Any]:
     return hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hpath
 
 
+def sweep_stale_outputs(spark: SparkSession, out: str) -> list[str]:
+    """Remove this package's temporaries beside ``out`` left by a killed driver on this host
+    (names and liveness rule of :func:`recsys_embed.atomic.stale_names`, on any Hadoop file
+    system); a moved-aside earlier output goes back to ``out`` if ``out`` is missing."""
+    fs, target = _fs(spark, out)
+    parent = target.getParent()
+    if parent is None or not fs.exists(parent):
+        return []
+    names = [st.getPath().getName() for st in fs.listStatus(parent)]
+    done = []
+    for name, is_old in atomic.stale_names(target.getName(), names):
+        path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(parent, name)  # type: ignore[union-attr]
+        if not (is_old and not fs.exists(target) and fs.rename(path, target)):
+            fs.delete(path, True)
+        done.append(path.toString())
+    return done
+
+
 def publish_parquet(spark: SparkSession, frame: DataFrame, out: str) -> str:
     """Write ``frame`` as parquet under a temporary name beside ``out``, check Spark's
     ``_SUCCESS`` marker, then rename it to ``out`` (an earlier ``out`` is moved aside first and
-    deleted last). A job killed before the rename leaves the earlier output untouched."""
+    deleted last). A job killed before the rename leaves the earlier output untouched; the next
+    run removes what it left (:func:`sweep_stale_outputs`)."""
     fs, target = _fs(spark, out)
     parent = target.getParent()
     if parent is not None and not fs.exists(parent):
         raise ConfigError(f"--out {out}: output directory {parent} does not exist")
-    tag = uuid.uuid4().hex[:12]
+    sweep_stale_outputs(spark, out)
     jvm = spark.sparkContext._jvm
-    tmp = jvm.org.apache.hadoop.fs.Path(parent, f".{target.getName()}.tmp-{tag}")  # type: ignore[union-attr]
+    tmp_name = atomic.temp_name(target.getName())
+    tmp = jvm.org.apache.hadoop.fs.Path(parent, tmp_name)  # type: ignore[union-attr]
     frame.write.parquet(tmp.toString())
     if not fs.exists(jvm.org.apache.hadoop.fs.Path(tmp, "_SUCCESS")):  # type: ignore[union-attr]
         fs.delete(tmp, True)
         raise DataError(f"{out}: Spark wrote no _SUCCESS marker; output not published")
     old = None
     if fs.exists(target):
-        old = jvm.org.apache.hadoop.fs.Path(parent, f".{target.getName()}.old-{tag}")  # type: ignore[union-attr]
+        old = jvm.org.apache.hadoop.fs.Path(parent, atomic.old_name(tmp_name))  # type: ignore[union-attr]
         if not fs.rename(target, old):
             raise DataError(f"{out}: cannot move the earlier output aside")
     if not fs.rename(tmp, target):

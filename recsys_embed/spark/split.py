@@ -1,14 +1,16 @@
 """Splits on Spark that give exactly the local train/test sets.
 
 ``hash`` (the seeded-hash random split, :func:`recsys_embed.data.splits.hash_split`), ``given``
-(a published test file) and a time cutoff are computed per row, so they equal the local ones.
-The local ``random``, ``temporal`` and ``leave_last`` splits draw tie-breaks from numpy's
-generator over the whole log, which Spark cannot reproduce: they are refused with the reason.
+(a published test file) and a time cutoff are computed per row; ``temporal`` and ``leave_last``
+order each user's rows in a window by time, then the same seeded hash draw the local engine
+breaks ties with (:func:`recsys_embed.data.splits.time_order_key`), then item index. All equal the
+local ones. The local ``random`` and ``cold_items`` splits draw from numpy's generator over the
+whole log, which Spark cannot reproduce: they are refused with the reason.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from recsys_embed.config import DataConfig, SplitConfig
@@ -16,7 +18,7 @@ from recsys_embed.errors import ConfigError, DataError
 from recsys_embed.spark.data import SparkInteractions
 
 SparkSplit = tuple[SparkInteractions, SparkInteractions]
-SPARK_SPLITS = ("hash", "given", "time_cutoff")
+SPARK_SPLITS = ("hash", "given", "temporal", "leave_last", "time_cutoff")
 
 
 def hash_draw(seed: int) -> Column:
@@ -29,6 +31,12 @@ def hash_draw(seed: int) -> Column:
     return F.shiftrightunsigned(h, 11).cast("double") / float(2**53)
 
 
+def _check_fraction(test_fraction: float | None) -> float:
+    if not isinstance(test_fraction, (int, float)) or not 0.0 < float(test_fraction) < 1.0:
+        raise ConfigError(f"test_fraction must be a number in (0, 1), got {test_fraction!r}")
+    return float(test_fraction)
+
+
 def _split(si: SparkInteractions, is_test: Column) -> SparkSplit:
     marked = si.frame.withColumn("_test", is_test).cache()
     return (
@@ -38,9 +46,40 @@ def _split(si: SparkInteractions, is_test: Column) -> SparkSplit:
 
 
 def hash_split(si: SparkInteractions, test_fraction: float = 0.25, seed: int = 42) -> SparkSplit:
-    if not 0.0 < float(test_fraction) < 1.0:
-        raise ConfigError(f"test_fraction must be a number in (0, 1), got {test_fraction!r}")
-    return _split(si, hash_draw(seed) < float(test_fraction))
+    return _split(si, hash_draw(seed) < _check_fraction(test_fraction))
+
+
+def temporal_split(
+    si: SparkInteractions,
+    test_fraction: float | None = 0.25,
+    n_last: int | None = None,
+    seed: int = 42,
+) -> SparkSplit:
+    """Each user's latest rows to test, exactly as :func:`recsys_embed.data.splits.temporal_split`.
+
+    ``test_fraction`` puts ``min(floor(n * f + 0.5), n - 1)`` of a user's ``n`` rows in test;
+    ``n_last`` puts ``min(n_last, n - 1)``. Latest means by timestamp, then the seeded hash draw,
+    then item index (the local tie order).
+    """
+    if not si.has_time:
+        raise DataError(f"{si.source}: temporal_split needs timestamps; load with time_col=")
+    n = F.count(F.lit(1)).over(Window.partitionBy("user_idx"))
+    if n_last is not None:
+        if not isinstance(n_last, int) or isinstance(n_last, bool) or n_last < 1:
+            raise ConfigError(f"n_last must be a positive int, got {n_last!r}")
+        n_test = F.least(F.lit(n_last).cast("bigint"), n - 1)
+    else:
+        f = _check_fraction(test_fraction)
+        n_test = F.least(F.floor(n.cast("double") * F.lit(f) + F.lit(0.5)), n - 1)
+    latest_first = Window.partitionBy("user_idx").orderBy(
+        F.col("timestamp").desc(), hash_draw(seed).desc(), F.col("item_idx").desc()
+    )
+    return _split(si, F.row_number().over(latest_first) <= n_test)
+
+
+def leave_last_n(si: SparkInteractions, n: int = 1, seed: int = 42) -> SparkSplit:
+    """Each user's last ``n`` rows by time to test (at least one kept in train)."""
+    return temporal_split(si, test_fraction=None, n_last=n, seed=seed)
 
 
 def time_cutoff_split(
@@ -83,11 +122,16 @@ def given_split(si: SparkInteractions, test_pairs: DataFrame, where: str) -> Spa
 def make_split(
     spark: SparkSession, si: SparkInteractions, s: SplitConfig, data: DataConfig
 ) -> SparkSplit:
-    """The configured split on Spark (``hash`` or ``given``), equal to the local one."""
+    """The configured split on Spark (``hash``, ``temporal``, ``leave_last`` or ``given``),
+    equal to the local one."""
     from recsys_embed.spark.data import dataset_log, read_log
 
     if s.method == "hash":
         return hash_split(si, s.test_fraction, s.seed)
+    if s.method == "temporal":
+        return temporal_split(si, s.test_fraction, seed=s.seed)
+    if s.method == "leave_last":
+        return leave_last_n(si, s.n_last, seed=s.seed)
     if s.method == "given" and s.test is not None:
         if data.is_dataset:
             pairs = dataset_log(spark, data.interactions, s.test)
@@ -96,7 +140,7 @@ def make_split(
             pairs = read_log(spark, s.test, *cols, sep=data.sep, has_header=data.has_header)
         return given_split(si, pairs, s.test)
     raise ConfigError(
-        f"split method {s.method!r} is not available on Spark: its tie-breaks come from numpy's "
-        "generator over the whole log. Use method = 'hash' (a seeded-hash random split that the "
-        "local engine offers too) or 'given'"
+        f"split method {s.method!r} is not available on Spark: it draws from numpy's generator "
+        "over the whole log. Use method = 'hash' (a seeded-hash random split that the local "
+        "engine offers too), 'temporal', 'leave_last' or 'given'"
     )
