@@ -124,10 +124,14 @@ PROTOCOLS = [
         "coldstart",
         "coldstart_latest_small.toml",
         "Cold-start items, ml-latest-small (text-hybrid issue)",
-        "this project's text-hybrid issue: goal recall@20 0.18, NDCG@10 0.22, AUC 0.85",
+        "this project's text-hybrid issues: the best hybrid reaches recall@20 0.21, NDCG@10 0.27,"
+        " AUC 0.87 (the first issue asked 0.18 / 0.22 / 0.85)",
         (),
-        {"goal of the issue": {"recall@20": 0.18, "ndcg@10": 0.22, "auc@20": 0.85}},
-        {"hybrid": {"recall@20": 0.18, "ndcg@10": 0.22, "auc@20": 0.85}},
+        {"goal of the issue": {"recall@20": 0.21, "ndcg@10": 0.27, "auc@20": 0.87}},
+        {
+            "text-map": {"recall@20": 0.21, "ndcg@10": 0.27, "auc@20": 0.87},
+            "hybrid": {"recall@20": 0.21, "ndcg@10": 0.27, "auc@20": 0.87},
+        },
     ),
 ]
 
