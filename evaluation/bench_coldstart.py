@@ -46,6 +46,11 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "als-text-map (word2vec)": ("als-text-map", {"vectors": "word2vec"}),
     "lightfm-hybrid (ppmi-svd)": ("lightfm-hybrid", {}),
     "lightfm-hybrid (word2vec)": ("lightfm-hybrid", {"vectors": "word2vec"}),
+    # the hybrid's defaults before its content term (64 components, 30 epochs, no content)
+    "lightfm-hybrid (64 x 30 epochs; no content)": (
+        "lightfm-hybrid",
+        {"no_components": 64, "epochs": 30, "content_weight": 0.0},
+    ),
     # the defaults before the text-hybrid issue 12, for the side-by-side fit time
     "lightfm-hybrid (previous defaults)": (
         "lightfm-hybrid",

@@ -103,14 +103,19 @@ def test_hybrid_scores_equal_predict_and_added_items_match_lightfm(train):
 
     from recsys_embed.testing import planted_text
 
+    texts = planted_text(train, items_per=15)
     model = models.create(
         "lightfm-hybrid", no_components=6, epochs=3, word2vec_dim=6, token_features=True
-    ).fit(train, item_text=planted_text(train, items_per=15))
+    ).fit(train, item_text=texts)
+    knn = models.create("text-knn", word2vec_dim=6).fit(train, item_text=texts)
     users = np.repeat(np.arange(train.n_users), train.n_items).astype(np.int32)
     items = np.tile(np.arange(train.n_items), train.n_users).astype(np.int32)
     want = model._lightfm.predict(users, items, item_features=model._item_features)
-    got = model.score(train.user_map.external(users), train.item_map.external(items))
-    np.testing.assert_allclose(got, want, atol=1e-5)
+    ext_users, ext_items = train.user_map.external(users), train.item_map.external(items)
+    got = model.score(ext_users, ext_items)
+    # LightFM's predict plus the content term, content_weight x text-knn's cosine
+    content = model.params["content_weight"] * knn.score(ext_users, ext_items)
+    np.testing.assert_allclose(got, want + content, atol=1e-4)
     # an item added after fitting gets what LightFM computes from its feature row
     text = "space alien galaxy item999"
     model.add_items({999: text})
@@ -119,4 +124,9 @@ def test_hybrid_scores_equal_predict_and_added_items_match_lightfm(train):
     n_identity = model._item_features.shape[1] - side.shape[1]
     row = sp.hstack([sp.csr_matrix((1, n_identity)), side], format="csr")
     bias, emb = model._lightfm.get_item_representations(row)
-    np.testing.assert_allclose(model.item_factors_[-1], np.r_[emb[0], 1.0, bias[0]], atol=1e-5)
+    at, d = model.content_at_, model.content_dim_
+    knn.add_items({999: text})
+    np.testing.assert_allclose(
+        model.item_factors_[-1], np.r_[emb[0], knn.item_factors_[-1], 1.0, bias[0]], atol=1e-5
+    )
+    assert (at, d) == (6, 6)

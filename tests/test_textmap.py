@@ -69,7 +69,7 @@ def test_cold_items_get_factors_mapped_from_their_text():
     # the mapped factors of cold items span the same space as the planted ones: a linear
     # read-out fitted on warm items predicts the planted factors of cold items
     warm = np.setdiff1d(train.item_ids, cold)
-    factors = model.item_factors_[:, : model.n_factors_]
+    factors = model.item_factors_[:, : model.content_at_]
     read_out, *_ = np.linalg.lstsq(
         factors[model.item_map_.indices(warm)], planted[warm], rcond=None
     )
@@ -97,7 +97,7 @@ def test_add_items_save_load_and_fold_in(tmp_path):
     f = model.item_factors_[idx]
     dense_0 = model.featurizer_.transform(model._docs([texts[0]]))
     mapped_0 = model._features(dense_0, model._docs([texts[0]])) @ model.map_
-    k = model.n_factors_  # [mapped factors | text vector (the text-knn part)]
+    k = model.content_at_  # [mapped factors | text vector (the text-knn part)]
     assert np.allclose(f[1, :k], np.asarray(mapped_0).ravel(), atol=1e-5)
     assert np.allclose(f[1, k:], dense_0.ravel(), atol=1e-6)
     loaded = models.load(model.save(tmp_path / "m"))

@@ -12,9 +12,10 @@ from recsys_embed.features.catalogue import token_onehots, token_vocabulary
 from recsys_embed.features.codes import sparse_codes, spherical_kmeans
 from recsys_embed.models import persist
 from recsys_embed.models.base import FOLD_IN_PARAMS
+from recsys_embed.models.foldin import implicit_least_squares
 from recsys_embed.models.lightfm import LightFM, fit_lightfm, folded_factors
 from recsys_embed.models.params import Param
-from recsys_embed.models.textbase import TEXT_PARAMS, TextModel
+from recsys_embed.models.textbase import TEXT_PARAMS, TextModel, content_param
 
 
 def top_m(dense: np.ndarray, m: int) -> np.ndarray:
@@ -45,15 +46,20 @@ class LightFMHybrid(TextModel):
     - tokens (``token_features=True``): one-hot of tokens found in >= 2 items (genres, tags),
       the row L2-normalised, times ``token_weight``.
 
+    The score is LightFM's plus ``content_weight`` times text-knn's cosine (the content term of
+    :class:`~recsys_embed.models.textbase.TextModel`, shared with ``als-text-map``).
+
     Real-valued, signed features: LightFM represents an item as ``sum_j f_ij e_j`` and accepts
     any real ``f``; only its ``Dataset`` helper L1-normalises rows, which assumes non-negative
     counts and shrinks a dense text block against the identity column. The matrix is passed
     as built here, un-normalised (measured better than L1 rows in ../shared/LIBRARY-FACTS.md).
     Items without training interactions are scored from their text (and tokens) alone;
-    :meth:`add_items` adds new ones after fitting. Scores equal LightFM's ``predict``.
+    :meth:`add_items` adds new ones after fitting. With ``content_weight=0`` scores equal
+    LightFM's ``predict``.
 
     Defaults were chosen for ranking cold items on validation cold splits of three catalogue
-    shapes (evaluation/README.md): no identity block, 8 text codes, 64 components, 30 epochs.
+    shapes (evaluation/README.md): no identity block, 8 text codes, 32 components, 15 epochs,
+    content weight 2 (evaluation/sweep_content.py).
     For mostly-warm catalogues set ``identity=True`` (the default run does); for item-to-item
     neighbours by title, ``text_codes=0`` (dense block, slower).
     """
@@ -62,9 +68,9 @@ class LightFMHybrid(TextModel):
     fixed_user_column = -1
     PARAMS: ClassVar[dict[str, Param]] = {
         **{k: v for k, v in LightFM.PARAMS.items() if k not in FOLD_IN_PARAMS},
-        "no_components": Param(64, int, "latent dimensions", minimum=1, search=(16, 256, "log")),
+        "no_components": Param(32, int, "latent dimensions", minimum=1, search=(16, 256, "log")),
         "epochs": Param(
-            30, int, "passes over the interactions", minimum=1, search=(10, 100, "log")
+            15, int, "passes over the interactions", minimum=1, search=(10, 100, "log")
         ),
         **TEXT_PARAMS,
         "text_weight": Param(1.0, float, "scale of the text block against identity", minimum=0),
@@ -85,6 +91,8 @@ class LightFMHybrid(TextModel):
             "coordinates kept (0: all)",
             minimum=0,
         ),
+        # on LightFM's score scale (WARP scores span several units), unlike als-text-map's
+        "content_weight": content_param(2.0),
         **FOLD_IN_PARAMS,
     }
 
@@ -134,16 +142,31 @@ class LightFMHybrid(TextModel):
         n_side = side.shape[1]
         self.side_embeddings_ = np.asarray(model.item_embeddings[-n_side:], dtype=np.float32)
         self.side_biases_ = np.asarray(model.item_biases[-n_side:], dtype=np.float32)
-        return folded_factors(model, features)
+        users, items = folded_factors(model, features)
+        # [p_u, w * unit(mean text), b_u, 1] . [q_i, t_i, 1, b_i]: LightFM's + w * text-knn's
+        return self._add_content(users, items, train.matrix, text, at=p["no_components"])
+
+    def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
+        """The base fold-in (see :meth:`Recommender.fold_in`) on LightFM's part of the item
+        vectors; the content block is the user's unit mean text vector, as in training."""
+        self._require_fitted()
+        own = self._own_item_factors()
+        y = own[:, :-2]
+        reg = self.params["fold_in_regularization"] * float(np.mean(np.sum(y * y, axis=1)))
+        conf = np.full(history.nnz, 1.0 + self.params["fold_in_alpha"])
+        users = implicit_least_squares(own, self.fixed_user_column, history, conf, reg)
+        return self._content_users(users, history)
 
     def _new_item_factors(
         self, ids: list[Any], texts: list[str], vectors: dict[Any, Any]
     ) -> np.ndarray:
         docs = self._docs(texts)
-        side = self._side_features(self._dense_new(ids, texts, vectors), docs)
+        dense = self._dense_new(ids, texts, vectors)
+        side = self._side_features(dense, docs)
         emb = side @ self.side_embeddings_
         bias = side @ self.side_biases_
-        return np.hstack([emb, np.ones((len(texts), 1)), np.asarray(bias).reshape(-1, 1)])
+        own = np.hstack([emb, np.ones((len(texts), 1)), np.asarray(bias).reshape(-1, 1)])
+        return self._content_items(own, dense)
 
     def _similarity_factors(self) -> np.ndarray:
         return self.item_factors_[:, :-2]

@@ -1,5 +1,5 @@
 """Shared half of the text models: a catalogue that includes items known only by their text,
-the fitted text featurizer, and its pickle-free persistence."""
+the fitted text featurizer, the text-kNN content term, and their pickle-free persistence."""
 
 from __future__ import annotations
 
@@ -45,13 +45,49 @@ TEXT_PARAMS = {
 }
 
 
+def content_param(default: float) -> Param:
+    """``content_weight``: the weight of the text-kNN term a hybrid adds to its own score."""
+    return Param(
+        default,
+        float,
+        "weight of the text-knn score (cosine of the user's mean text vector with the "
+        "item's) added to the model's score",
+        minimum=0,
+    )
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (zero rows stay 0)."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1.0)
+
+
+def text_profiles(history: sp.spmatrix, text: np.ndarray) -> np.ndarray:
+    """(n_rows, dim): the unit mean text vector of each history row's items (text-kNN users).
+
+    ``history`` may have fewer columns than ``text`` has rows (items known only by their text
+    come after the training items)."""
+    h = sp.csr_matrix(history)
+    shape = (h.shape[0], text.shape[0])
+    binary = sp.csr_matrix((np.ones(h.nnz), h.indices, h.indptr), shape=shape)
+    return unit_rows(binary @ np.asarray(text, dtype=np.float64))
+
+
 class TextModel(Recommender):
     """A model that needs item text: ``fit(train, item_text=...)``.
 
     ``item_text`` is a frame with ``item_id`` and ``text`` columns (e.g. ``Dataset.items``) or
     a ``{item_id: text}`` mapping. Items that have text but no interaction in ``train`` join the
     catalogue after the training items, so they can be recommended, scored and compared.
+
+    Content term (hybrids with a ``content_weight`` w > 0): the text block is inserted at
+    column ``content_at_`` of the factors, ``w * unit(mean text of the user's items)`` on the
+    user side and the item's text vector on the item side, so one dot product is the model's
+    own score plus w times the text-kNN cosine; cold and added items get it from their text.
     """
+
+    content_at_: int = 0  # first column of the content block
+    content_dim_: int = 0  # its width (0: no content term)
 
     @property
     def needs_item_text(self) -> bool:
@@ -123,6 +159,41 @@ class TextModel(Recommender):
     def _docs(self, texts: list[str]) -> list[list[str]]:
         return [tokenize(t or "", self.params["stop_words"]) for t in texts]
 
+    # ---- the content term ----------------------------------------------------------------
+    def _add_content(
+        self,
+        users: np.ndarray,
+        items: np.ndarray,
+        history: sp.spmatrix,
+        text: np.ndarray,
+        at: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Users and items with the content block inserted at column ``at`` (w > 0)."""
+        w = self.params["content_weight"]
+        self.content_at_, self.content_dim_ = at, (text.shape[1] if w > 0 else 0)
+        if w <= 0:
+            return users, items
+        profiles = text_profiles(history, text) * w
+        return _insert_columns(users, at, profiles), _insert_columns(items, at, text)
+
+    def _own_item_factors(self) -> np.ndarray:
+        """The item factors without the content block (the model's own part)."""
+        at, d = self.content_at_, self.content_dim_
+        return np.delete(self.item_factors_, np.s_[at : at + d], axis=1)
+
+    def _content_users(self, own: np.ndarray, history: sp.spmatrix) -> np.ndarray:
+        """Folded-in users ``own`` (own part) completed with their content block."""
+        at, d = self.content_at_, self.content_dim_
+        if d == 0:
+            return own
+        text = self.item_factors_[:, at : at + d]
+        profiles = text_profiles(history, text) * self.params["content_weight"]
+        return _insert_columns(own, at, profiles).astype(np.float32)
+
+    def _content_items(self, own: np.ndarray, text: np.ndarray) -> np.ndarray:
+        """New items' own factors completed with their text block."""
+        return own if self.content_dim_ == 0 else _insert_columns(own, self.content_at_, text)
+
     # ---- growing the catalogue -----------------------------------------------------------
     @abstractmethod
     def _new_item_factors(
@@ -169,10 +240,12 @@ class TextModel(Recommender):
 
     # ---- persistence ---------------------------------------------------------------------
     def _extra_arrays(self) -> dict[str, np.ndarray]:
+        content = {"content_columns": np.array([self.content_at_, self.content_dim_])}
         if hasattr(self, "item_vector_table_"):
-            return {"item_vector_mean": self.item_vector_table_.mean_}
+            return {**content, "item_vector_mean": self.item_vector_table_.mean_}
         f = self.featurizer_
         return {
+            **content,
             "text_words": persist.ids_to_array(np.asarray(f.vectors.words, dtype=object)),
             "text_matrix": f.vectors.matrix,
             "text_word_weight": f.word_weight_,
@@ -181,6 +254,8 @@ class TextModel(Recommender):
         }
 
     def _restore_extra(self, arrays: dict[str, np.ndarray]) -> None:
+        if "content_columns" in arrays:
+            self.content_at_, self.content_dim_ = (int(v) for v in arrays["content_columns"])
         if "item_vector_mean" in arrays:
             table = ItemVectorTable()
             table.mean_ = arrays["item_vector_mean"]
@@ -193,3 +268,7 @@ class TextModel(Recommender):
         f.component_ = arrays["text_component"]
         f.mean_ = arrays["text_mean"]
         self.featurizer_ = f
+
+
+def _insert_columns(x: np.ndarray, at: int, block: np.ndarray) -> np.ndarray:
+    return np.hstack([x[:, :at], block.astype(x.dtype, copy=False), x[:, at:]])

@@ -9,12 +9,7 @@ import scipy.sparse as sp
 
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.models.params import Param
-from recsys_embed.models.textbase import TEXT_PARAMS, TextModel
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.where(norms > 0, norms, 1.0)
+from recsys_embed.models.textbase import TEXT_PARAMS, TextModel, text_profiles
 
 
 class TextKNN(TextModel):
@@ -33,17 +28,10 @@ class TextKNN(TextModel):
 
     def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
         items = self._fit_text(self._catalogue(train)).astype(np.float64)
-        binary = sp.csr_matrix(
-            (np.ones(train.nnz), train.matrix.indices, train.matrix.indptr),
-            shape=(train.n_users, items.shape[0]),
-        )
-        return _unit(binary @ items), items
+        return text_profiles(train.matrix, items), items
 
     def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
-        binary = sp.csr_matrix(
-            (np.ones(history.nnz), history.indices, history.indptr), shape=history.shape
-        )
-        return _unit(binary @ self.item_factors_.astype(np.float64)).astype(np.float32)
+        return text_profiles(history, self.item_factors_).astype(np.float32)
 
     def _new_item_factors(
         self, ids: list[Any], texts: list[str], vectors: dict[Any, Any]

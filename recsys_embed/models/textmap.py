@@ -22,13 +22,8 @@ from recsys_embed.models import persist
 from recsys_embed.models.als import ALS
 from recsys_embed.models.foldin import implicit_least_squares
 from recsys_embed.models.params import Param
-from recsys_embed.models.textbase import TEXT_PARAMS, TextModel
+from recsys_embed.models.textbase import TEXT_PARAMS, TextModel, content_param
 from recsys_embed.progress import Progress, progress
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.where(norms > 0, norms, 1.0)
 
 
 def ridge_map(
@@ -105,13 +100,7 @@ class TextMapALS(TextModel):
         ),
         **TEXT_PARAMS,
         "text_weight": Param(1.0, float, "scale of the dense text block", minimum=0),
-        "content_weight": Param(
-            0.1,
-            float,
-            "weight of the text-knn score (cosine of the user's mean text vector) added to "
-            "the factor score",
-            minimum=0,
-        ),
+        "content_weight": content_param(0.1),
         "token_features": Param(True, bool, "one-hot tokens (genres, tags) beside the text"),
         "token_weight": Param(1.0, float, "scale of the token block", minimum=0),
         "random_state": Param(0, int, "seed of ALS and of trained word vectors", nullable=True),
@@ -156,55 +145,36 @@ class TextMapALS(TextModel):
         )
         items = np.asarray(features @ self.map_)
         items[warm] = trained[warm]
-        self.n_factors_ = items.shape[1]
-        if p["content_weight"] > 0:  # [p_u, w * unit(mean text)] . [q_i, t_i]
-            binary = sp.csr_matrix(
-                (np.ones(train.nnz), train.matrix.indices, train.matrix.indptr),
-                shape=(train.n_users, n_items),
-            )
-            text_users = _unit(binary @ dense.astype(np.float64)) * p["content_weight"]
-            users = np.hstack([users, text_users])
-            items = np.hstack([items, dense])
-        return users, items
+        # [p_u, w * unit(mean text)] . [q_i, t_i]: the factor score plus w * text-knn's
+        return self._add_content(users, items, train.matrix, dense, at=items.shape[1])
 
     def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
         """ALS's exact user update for the factor part; the mean text vector for the rest."""
         self._require_fitted()
-        k = self.n_factors_
         factors = implicit_least_squares(
-            self.item_factors_[:, :k],
+            self._own_item_factors(),
             None,
             history,
             self.params["alpha"] * np.ones(history.nnz),
             self.params["regularization"],
         )
-        if self.item_factors_.shape[1] == k:
-            return factors
-        binary = sp.csr_matrix(
-            (np.ones(history.nnz), history.indices, history.indptr), shape=history.shape
-        )
-        text = _unit(binary @ self.item_factors_[:, k:].astype(np.float64))
-        return np.hstack([factors, text * self.params["content_weight"]]).astype(np.float32)
+        return self._content_users(factors, history)
 
     def _new_item_factors(
         self, ids: list[Any], texts: list[str], vectors: dict[Any, Any]
     ) -> np.ndarray:
         dense = self._dense_new(ids, texts, vectors)
         mapped = np.asarray(self._features(dense, self._docs(texts)) @ self.map_)
-        return (
-            mapped if self.item_factors_.shape[1] == self.n_factors_ else np.hstack([mapped, dense])
-        )
+        return self._content_items(mapped, dense)
 
     def _extra_arrays(self) -> dict[str, np.ndarray]:
         return {
             **super()._extra_arrays(),
             "text_map": self.map_,
-            "n_factors": np.array([self.n_factors_]),
             "tokens": persist.ids_to_array(np.asarray(self.tokens_, dtype=object)),
         }
 
     def _restore_extra(self, arrays: dict[str, np.ndarray]) -> None:
         super()._restore_extra(arrays)
         self.map_ = arrays["text_map"]
-        self.n_factors_ = int(arrays["n_factors"][0])
         self.tokens_ = [str(t) for t in arrays["tokens"].tolist()]
