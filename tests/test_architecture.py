@@ -110,10 +110,24 @@ def test_no_import_cycles():
     assert not found, f"import cycles: {found}"
 
 
+def is_cli(name: str) -> bool:
+    return name == "recsys_embed.cli" or name.startswith("recsys_embed.cli.")
+
+
+def cli_users(graph: dict[str, set[str]]) -> list[str]:
+    """Modules outside the CLI package that import any of its modules."""
+    return sorted(m for m, deps in graph.items() if not is_cli(m) and any(map(is_cli, deps)))
+
+
 def test_nothing_imports_the_cli():
     graph = import_graph()
-    users = sorted(m for m, deps in graph.items() if "recsys_embed.cli" in deps)
+    assert "recsys_embed.cli.parser" in graph["recsys_embed.cli"]  # the package's own modules
+    users = cli_users(graph)
     assert users == ["recsys_embed.__main__"], users
+    # an import of any module of the CLI package from outside it is caught
+    planted = {k: set(v) for k, v in graph.items()}
+    planted["recsys_embed.pipeline"].add("recsys_embed.cli.log")
+    assert cli_users(planted) == ["recsys_embed.__main__", "recsys_embed.pipeline"]
 
 
 def test_heavy_libraries_are_imported_only_in_their_modules():

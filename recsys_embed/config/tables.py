@@ -1,190 +1,28 @@
-"""Run configuration: frozen dataclasses read from TOML and validated once.
-
-Every error names the file, the table and the key, and says what is allowed.
-"""
+"""Readers of the config's TOML tables: ``_Table`` (typed reads, errors naming file, table and
+key) and one validator per table, each returning its dataclass."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
+from recsys_embed.config.schema import (
+    ENGINES,
+    MAX_CHUNK,
+    MAX_K,
+    MAX_SEED,
+    SPLIT_METHODS,
+    DataConfig,
+    EngineConfig,
+    EvaluateConfig,
+    ItemsConfig,
+    ModelConfig,
+    SplitConfig,
+    TuneConfig,
+    Vocabulary,
+)
 from recsys_embed.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-MAX_SEED = 2**32 - 1  # numpy's legacy seeds and the libraries' take 32-bit unsigned ints
-MAX_K = 100_000  # a cut-off past which a top list is not a recommendation
-MAX_CHUNK = 1_000_000
-SplitMethod = Literal["random", "hash", "temporal", "leave_last", "cold_items", "given"]
-SPLIT_METHODS: tuple[SplitMethod, ...] = get_args(SplitMethod)
-EngineName = Literal["local", "spark"]
-ENGINES: tuple[EngineName, ...] = get_args(EngineName)
-DEFAULT_CONFIG = """\
-# The default run of `recsys-embed evaluate`: ml-latest-small (shipped in datasets/),
-# every rating an interaction, a per-user random 75/25 split, six models.
-[data]
-interactions = "movielens-latest-small"
-
-[split]
-method = "random"
-test_fraction = 0.25
-stratify = "user"
-seed = 42
-
-[evaluate]
-k = [10, 20]
-metrics = ["recall", "ndcg", "precision", "map"]
-
-[models.popularity]
-type = "popularity"
-
-[models.als]
-type = "als"
-
-[models.bpr]
-type = "bpr"
-
-[models.lightfm]
-type = "lightfm"
-epochs = 30
-
-[models.hybrid]
-type = "lightfm-hybrid"
-identity = true                   # a warm split: warm items keep a free vector
-no_components = 64                # warm validation (evaluation/warm_hybrid_validation.py):
-epochs = 30                       # the cold defaults (32 x 15, content 2) lose NDCG@10 here
-content_weight = 0.0
-
-[models.text-map]
-type = "als-text-map"
-"""
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """What the layers below define, handed in by the caller (config imports none of them).
-
-    ``check_model(type, params)`` raises ConfigError for an unknown type or bad parameters.
-    """
-
-    datasets: tuple[str, ...]
-    metrics: tuple[str, ...]
-    model_types: tuple[str, ...]
-    check_model: Callable[[str, dict[str, Any]], None]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ItemsConfig:
-    path: Path
-    id_col: str
-    text_cols: tuple[str, ...]
-    sep: str | None = None
-    tags_path: Path | None = None
-    tag_col: str = "tag"
-
-
-@dataclass(frozen=True, kw_only=True)
-class DataConfig:
-    interactions: str  # a dataset name, or a resolved file path
-    user_col: str | None = None
-    item_col: str | None = None
-    weight_col: str | None = None
-    time_col: str | None = None
-    sep: str | None = None
-    has_header: bool = True
-    min_weight: float | None = None
-    binary: bool = False
-    items: ItemsConfig | None = None
-
-    is_dataset: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class SplitConfig:
-    method: SplitMethod = "random"
-    test_fraction: float = 0.25
-    stratify: Literal["user", "item"] | None = "user"
-    seed: int = 42
-    n_last: int = 1
-    test: str | None = None  # method "given": the test file (a dataset's own file name, or a path)
-
-
-@dataclass(frozen=True, kw_only=True)
-class EvaluateConfig:
-    k: tuple[int, ...] = (10, 20)
-    metrics: tuple[str, ...] = ("recall", "ndcg", "precision", "map")
-    chunk_size: int = 1024
-    exclude_train: bool = True
-
-
-@dataclass(frozen=True, kw_only=True)
-class TuneConfig:
-    """The ``[tune]`` table: how ``recsys-embed tune`` searches (see :mod:`recsys_embed.tuning`)."""
-
-    metric: str = "ndcg@10"
-    validation: Literal["split", "random", "temporal"] = "split"  # "split": carved like [split]
-    validation_fraction: float | None = None  # None: [split]'s test_fraction (0.2 per user)
-    seed: int = 0
-    sampler: Literal["auto", "random", "tpe"] = "auto"
-    refit: bool = True
-    trials: int = 20
-    timeout: float | None = None
-    space: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # model name -> ranges
-    repeats: int = 1  # validation carves (seeds seed, seed + 1, ...); the objective is their mean
-    pruning: float = 0.25  # stop a trial below this quantile of earlier trials at a checkpoint
-    decision: Literal["bootstrap", "best"] = (
-        "bootstrap"  # when the winner replaces the defaults: "bootstrap" or "best"
-    )
-
-
-@dataclass(frozen=True, kw_only=True)
-class ModelConfig:
-    name: str
-    type: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, kw_only=True)
-class EngineConfig:
-    """The ``[engine]`` table: where the job runs (see :mod:`recsys_embed.spark`).
-
-    ``master`` and ``conf`` (Spark settings, values as strings) apply when no Spark session
-    exists yet; under ``spark-submit`` the session it created is used as is.
-    ``checkpoint_dir`` is where Spark ALS cuts its lineage (default: a temporary directory).
-    """
-
-    name: EngineName = "local"
-    master: str = "local[*]"
-    conf: dict[str, str] = field(default_factory=dict)
-    checkpoint_dir: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunConfig:
-    data: DataConfig
-    split: SplitConfig
-    evaluate: EvaluateConfig
-    models: tuple[ModelConfig, ...]
-    source: str  # the file it came from, or "<default>"
-    tune: TuneConfig = field(default_factory=TuneConfig)
-    engine: EngineConfig = field(default_factory=EngineConfig)
-    raw: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    def model(self, name: str) -> ModelConfig:
-        for m in self.models:
-            if m.name == name:
-                return m
-        raise ConfigError(
-            f"{self.source}: no [models.{name}] table; configured: {[m.name for m in self.models]}"
-        )
 
 
 class _Table:
@@ -446,106 +284,3 @@ def _models(source: str, raw: Any, vocab: Vocabulary) -> tuple[ModelConfig, ...]
             raise ConfigError(f"{source}: [models.{name}] {exc}") from None
         out.append(ModelConfig(name=name, type=kind, params=params))
     return tuple(out)
-
-
-def parse_config(raw: dict[str, Any], source: str, base: Path, vocab: Vocabulary) -> RunConfig:
-    """Validate a parsed TOML document. Relative paths are relative to ``base``."""
-    unknown = sorted(set(raw) - {"data", "split", "evaluate", "models", "tune", "engine"})
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown table(s) {unknown}; "
-            "allowed: ['data', 'engine', 'evaluate', 'models', 'split', 'tune']"
-        )
-    if "data" not in raw:
-        raise ConfigError(f"{source}: needs a [data] table")
-    data = _data(source, base, raw["data"], vocab)
-    models = _models(source, raw.get("models"), vocab)
-    tune = _tune(source, raw.get("tune", {}), vocab)
-    stray = sorted(set(tune.space) - {m.name for m in models})
-    if stray:
-        raise ConfigError(f"{source}: [tune.space.{stray[0]}] names no [models.{stray[0]}] table")
-    return RunConfig(
-        data=data,
-        split=_split(source, base, raw.get("split", {}), data.is_dataset),
-        evaluate=_evaluate(source, raw.get("evaluate", {}), vocab),
-        models=models,
-        source=source,
-        tune=tune,
-        engine=_engine(source, raw.get("engine", {})),
-        raw=raw,
-    )
-
-
-def load_config(path: str | Path | None, vocab: Vocabulary) -> RunConfig:
-    """Read and validate a TOML config; ``None`` gives the default run."""
-    if path is None:
-        return parse_config(tomllib.loads(DEFAULT_CONFIG), "<default config>", Path.cwd(), vocab)
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
-    return parse_config(raw, str(path), path.parent.resolve(), vocab)
-
-
-def to_toml(doc: dict[str, Any], prefix: str = "") -> str:
-    """A small TOML writer for resolved configs (str, int, float, bool, lists, nested tables)."""
-    lines, tables = [], []
-    for key, value in doc.items():
-        if isinstance(value, dict):
-            tables.append((key, value))
-        else:
-            lines.append(f"{key} = {_toml_value(value)}")
-    out = "\n".join(lines)
-    for key, value in tables:
-        name = f"{prefix}{key}"
-        has_scalars = any(not isinstance(v, dict) for v in value.values())
-        header = f"\n[{name}]\n" if has_scalars or not value else "\n"
-        out += header + to_toml(value, f"{name}.")
-    return out.strip() + "\n"
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, Path):
-        return _toml_value(str(value))
-    raise ConfigError(f"cannot write {type(value).__name__} to TOML")
-
-
-def resolved_config(config: RunConfig, models: dict[str, Any]) -> dict[str, Any]:
-    """The run as it was resolved: data, split, evaluate and every model's full parameters
-    (``models`` maps names to fitted or unfitted models: ``name`` and ``get_params()``)."""
-    data = {
-        k: (str(v) if isinstance(v, Path) else v)
-        for k, v in dataclasses.asdict(config.data).items()
-        if v is not None and k not in ("items", "is_dataset")
-    }
-    if config.data.items is not None:
-        data["items"] = {
-            k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
-            for k, v in dataclasses.asdict(config.data.items).items()
-            if v is not None
-        }
-    split = {k: v for k, v in dataclasses.asdict(config.split).items() if v is not None}
-    ev = {
-        k: list(v) if isinstance(v, tuple) else v
-        for k, v in dataclasses.asdict(config.evaluate).items()
-    }
-    mods = {
-        name: {"type": m.name, **{k: v for k, v in m.get_params().items() if v is not None}}
-        for name, m in models.items()
-    }
-    return {"data": data, "split": split, "evaluate": ev, "models": mods}
