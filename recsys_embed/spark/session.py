@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -65,5 +67,8 @@ def get_session(
         spark.sparkContext.setLogLevel("ERROR")
     sc = spark.sparkContext
     if checkpoint_dir is not None or sc.getCheckpointDir() is None:
-        sc.setCheckpointDir(checkpoint_dir or tempfile.mkdtemp(prefix="recsys-embed-ckpt-"))
+        if checkpoint_dir is None:  # ours: removed when this process exits
+            checkpoint_dir = tempfile.mkdtemp(prefix="recsys-embed-ckpt-")
+            atexit.register(shutil.rmtree, checkpoint_dir, True)
+        sc.setCheckpointDir(checkpoint_dir)
     return spark
