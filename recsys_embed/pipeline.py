@@ -167,15 +167,22 @@ def run_evaluation(
         "split": dataclasses.asdict(config.split),
         "versions": {"recsys_embed": __version__, **library_versions()},
     }
+    write_run(report, out, extra, resolved_config(config, models), log)
+    return report
+
+
+def write_run(
+    report: Report, out: Path, extra: dict[str, Any], resolved: dict[str, Any], log: Log
+) -> None:
+    """An evaluation run's files in ``out``: the artefacts, the resolved config, the plot."""
     out.mkdir(parents=True, exist_ok=True)
     write_artifacts(report, out, extra)
-    write_text(out / "config.toml", to_toml(resolved_config(config, models)))
+    write_text(out / "config.toml", to_toml(resolved))
     try:
         plot_metrics(report, out / "metrics.png")
     except ImportError as exc:
         log(f"no plot: {exc}")
     log(f"wrote {out}")
-    return report
 
 
 def train_model(

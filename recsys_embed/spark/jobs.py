@@ -18,8 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from recsys_embed import __version__
-from recsys_embed.atomic import write_text
-from recsys_embed.config import EngineConfig, RunConfig, to_toml
+from recsys_embed.config import EngineConfig, RunConfig
 from recsys_embed.data.loaders import read_item_text
 from recsys_embed.data.movielens import load_dataset
 from recsys_embed.errors import ConfigError
@@ -170,8 +169,7 @@ def run_spark_evaluation(
     master: str | None = None,
 ) -> Report:
     """``recsys-embed evaluate --engine spark``: see the module docstring."""
-    from recsys_embed.pipeline import resolved_config
-    from recsys_embed.reports import plot_metrics, write_artifacts
+    from recsys_embed.pipeline import resolved_config, write_run
 
     ev = config.evaluate
     check_metrics(ev.metrics)
@@ -224,18 +222,10 @@ def run_spark_evaluation(
         "split": dataclasses.asdict(config.split),
         "versions": {"recsys_embed": __version__, "pyspark": spark.version, **library_versions()},
     }
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_artifacts(report, out, extra)
     resolved = resolved_config(config, {})
     resolved["models"] = {m.name: {"type": m.type, **m.params} for m in config.models}
     resolved["engine"] = {"name": "spark", "master": spark.sparkContext.master}
-    write_text(out / "config.toml", to_toml(resolved))
-    try:
-        plot_metrics(report, out / "metrics.png")
-    except ImportError as exc:
-        log(f"no plot: {exc}")
-    log(f"wrote {out}")
+    write_run(report, Path(out_dir), extra, resolved, log)
     return report
 
 
