@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,7 +12,6 @@ from recsys_embed.data.interactions import Interactions
 from recsys_embed.data.transforms import WEIGHTINGS, weight_matrix
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.params import Param
-from recsys_embed.progress import counter
 
 
 class ALS(Recommender):
@@ -64,23 +63,9 @@ class ALS(Recommender):
                 random_state=p["random_state"],
                 num_threads=p["num_threads"],
             )
-
-            def factors() -> tuple[np.ndarray, np.ndarray]:
-                return np.asarray(model.user_factors), np.asarray(model.item_factors)
-
-            def on_iteration(it: int, *_: Any) -> None:  # progress, and the tuner's epoch hook
-                bar.update(1)
-                self._epoch_done(train, it + 1, factors)
-
-            with counter(
-                total=p["iterations"], desc="als", show=self._show_progress, unit="iteration"
-            ) as bar:
-                model.fit(
-                    weight_matrix(train.matrix, p["weighting"]),
-                    show_progress=False,
-                    callback=on_iteration,
-                )
-        return np.asarray(model.user_factors), np.asarray(model.item_factors)
+            return self._fit_implicit(
+                model, weight_matrix(train.matrix, p["weighting"]), train, "als"
+            )
 
     def _fold_in_confidence(self, history: sp.csr_matrix) -> tuple[np.ndarray, float]:
         weighted = weight_matrix(history, self.params["weighting"])

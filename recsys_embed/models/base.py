@@ -28,7 +28,7 @@ from recsys_embed.models.foldin import implicit_least_squares, out_fixed
 from recsys_embed.models.frames import Output, check_output, to_output, top_lists_frame
 from recsys_embed.models.params import Param, check_params, reject_unknown
 from recsys_embed.models.topk import mask_rows, topk
-from recsys_embed.progress import progress
+from recsys_embed.progress import counter, progress
 
 FOLD_IN_PARAMS = {
     "fold_in_alpha": Param(
@@ -132,6 +132,25 @@ class Recommender(ABC):
         if hook is not None and hook.wants(epoch):
             self._set_state(train.user_map, self._catalogue(train), train.matrix, *factors())
             hook(epoch, self)
+
+    def _fit_implicit(
+        self, model: Any, matrix: sp.csr_matrix, train: Interactions, desc: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Fit an ``implicit`` model, counting its iterations on a progress bar and calling the
+        tuner's epoch hook after each; its user and item factors."""
+
+        def factors() -> tuple[np.ndarray, np.ndarray]:
+            return np.asarray(model.user_factors), np.asarray(model.item_factors)
+
+        def on_iteration(it: int, *_: Any) -> None:
+            bar.update(1)
+            self._epoch_done(train, it + 1, factors)
+
+        with counter(
+            total=model.iterations, desc=desc, show=self._show_progress, unit="iteration"
+        ) as bar:
+            model.fit(matrix, show_progress=False, callback=on_iteration)
+        return factors()
 
     def _catalogue(self, train: Interactions) -> IdMap:
         """The items the model ranks: the training items (text models add text-only items)."""

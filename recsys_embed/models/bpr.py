@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -10,7 +10,6 @@ from threadpoolctl import threadpool_limits
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.models.base import FOLD_IN_PARAMS, Recommender
 from recsys_embed.models.params import Param
-from recsys_embed.progress import counter
 
 
 class BPR(Recommender):
@@ -69,16 +68,4 @@ class BPR(Recommender):
                 random_state=p["random_state"],
                 num_threads=p["num_threads"],
             )
-
-            def factors() -> tuple[np.ndarray, np.ndarray]:
-                return np.asarray(model.user_factors), np.asarray(model.item_factors)
-
-            def on_iteration(it: int, *_: Any) -> None:  # progress, and the tuner's epoch hook
-                bar.update(1)
-                self._epoch_done(train, it + 1, factors)
-
-            with counter(
-                total=p["iterations"], desc="bpr", show=self._show_progress, unit="iteration"
-            ) as bar:
-                model.fit(train.matrix, show_progress=False, callback=on_iteration)
-        return np.asarray(model.user_factors), np.asarray(model.item_factors)
+            return self._fit_implicit(model, train.matrix, train, "bpr")
