@@ -5,8 +5,8 @@ way the protocol's test split was made (:mod:`recsys_embed.tuning.carve`), optio
 ``repeats`` times with seeds ``seed, seed + 1, ...`` (the objective is then the mean, and its
 spread is reported); an extrapolated carve (``Carve(..., extrapolate=True)``) scores each
 trial at train's size from two fits (the fitting part and a smaller part of it). Trial 0 is
-the model's defaults (with the fixed parameters), then any
-known-good seeds, then the sampler's proposals. Models that fit in epochs are scored on
+the model's defaults (with the fixed parameters), then any known-good seeds, then the
+sampler's proposals. Models that fit in epochs are scored on
 validation at a few epochs and stopped early when they fall behind
 (:mod:`recsys_embed.tuning.prune`). The best trial replaces the defaults only when the
 decision rule says its gain is above the noise (:mod:`recsys_embed.tuning.decide`). Then the
@@ -227,7 +227,8 @@ def tune(
     (``{"factors": [32, 256, "log"], "loss": ["warp", "bpr"]}``). ``trials`` counts every
     trial, the defaults (trial 0) and resumed ones included; after ``timeout`` seconds no new
     trial starts (one always runs). ``validation``: a :class:`Carve` (the pipeline passes the
-    one mirroring ``[split]``), or ``"random"`` / ``"temporal"`` per user with
+    one mirroring ``[split]``; ``extrapolate=True`` scores at train's size, see
+    :mod:`~recsys_embed.tuning.carve`), or ``"random"`` / ``"temporal"`` per user with
     ``validation_fraction`` (default 0.2). ``repeats`` carves with seeds ``seed + r``.
     ``pruning``: the quantile of earlier trials' scores below which a trial stops at a
     checkpoint (0: no pruning). ``decision``: ``"bootstrap"`` or ``"best"`` (see ``decide``).
