@@ -4,11 +4,18 @@ By default the carve mirrors the protocol's own test split (``Carve.like_split``
 method, stratification and per-group rounding, applied to train, so validation measures what
 test measures. A ``cold_items`` protocol gets cold validation items chosen among the items that
 have train interactions, so the test's cold items are never validation items.
+
+The fitting part holds less data than train, which the chosen setting is refitted on; where
+the best setting moves with the amount of data (ALS's regularization on MovieLens, measured in
+evaluation/results/tuning_grids.md), ``extrapolate=True`` scores each trial also fitted on a
+smaller part (the fitting part carved again the same way) and reports the score extrapolated
+one step up the learning curve, to train's size: ``2 * fit - smaller`` (log-linear in size,
+as the two ratios are equal). Random and hash carves only (they remove a fraction).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -18,6 +25,7 @@ from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import ConfigError
 
 METHODS = ("random", "hash", "temporal", "leave_last", "cold_items")
+EXTRAPOLATED = ("random", "hash")  # carves that remove a fraction: equal size ratios
 VALIDATIONS = ("split", "random", "temporal")  # [tune] validation: mirror [split], or per user
 
 
@@ -29,11 +37,17 @@ class Carve:
     fraction: float = 0.2
     stratify: Literal["user", "item"] | None = "user"  # random carves only
     n_last: int = 1  # leave_last carves only
+    extrapolate: bool = False  # score at train's size (see the module docstring)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ConfigError(
                 f"validation carve must be one of {list(METHODS)}, got {self.method!r}"
+            )
+        if self.extrapolate and self.method not in EXTRAPOLATED:
+            raise ConfigError(
+                f"extrapolate needs a carve that removes a fraction ({list(EXTRAPOLATED)}), "
+                f"got {self.method!r}"
             )
 
     @classmethod
@@ -69,6 +83,8 @@ class Carve:
             out["fraction"] = self.fraction
         if self.method == "random":
             out["stratify"] = self.stratify
+        if self.extrapolate:
+            out["extrapolate"] = True
         return out
 
 
@@ -79,14 +95,24 @@ class Fold:
     fit: Interactions
     valid: Interactions
     candidates: np.ndarray | None = None  # external item ids (cold-item carves)
+    smaller: Interactions | None = None  # ``fit`` carved again (extrapolated carves only)
+
+
+SMALLER_SEED = 1000  # the smaller part of the carve with seed s is carved with seed s + this
 
 
 def carve(train: Interactions, how: Carve, seed: int) -> Fold:
     """Split ``train`` into a fitting part and validation as ``how`` says."""
-    if how.method == "random":
-        return Fold(*splits.random_split(train, how.fraction, how.stratify, seed))
-    if how.method == "hash":
-        return Fold(*splits.hash_split(train, how.fraction, seed))
+    if how.method in EXTRAPOLATED:
+        fit, valid = (
+            splits.random_split(train, how.fraction, how.stratify, seed)
+            if how.method == "random"
+            else splits.hash_split(train, how.fraction, seed)
+        )
+        if not how.extrapolate:
+            return Fold(fit, valid)
+        smaller = carve(fit, replace(how, extrapolate=False), seed + SMALLER_SEED).fit
+        return Fold(fit, valid, smaller=smaller)
     if how.method == "temporal":
         return Fold(*splits.temporal_split(train, how.fraction, seed=seed))
     if how.method == "leave_last":

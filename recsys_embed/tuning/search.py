@@ -3,8 +3,10 @@
 Protocol: ``train`` is carved again into a fitting part and validation, by default the same
 way the protocol's test split was made (:mod:`recsys_embed.tuning.carve`), optionally
 ``repeats`` times with seeds ``seed, seed + 1, ...`` (the objective is then the mean, and its
-spread is reported). Trial 0 is the model's defaults (with the fixed parameters), then any
-known-good seeds, then the sampler's proposals. Models that fit in epochs are scored on
+spread is reported); an extrapolated carve (``Carve(..., extrapolate=True)``) scores each
+trial at train's size from two fits (the fitting part and a smaller part of it). Trial 0 is
+the model's defaults (with the fixed parameters), then any known-good seeds, then the
+sampler's proposals. Models that fit in epochs are scored on
 validation at a few epochs and stopped early when they fall behind
 (:mod:`recsys_embed.tuning.prune`). The best trial replaces the defaults only when the
 decision rule says its gain is above the noise (:mod:`recsys_embed.tuning.decide`). Then the
@@ -152,10 +154,17 @@ def _run_trial(setup: _Setup, number: int, params: dict[str, Any], origin: str,
             model.epoch_hook = None
             report = setup.score(model, fold, setup.ks, setup.metrics)
             found = report.metrics_dict("m")
+            per_user = report.results["m"].per_user[setup.objective]
+            fit_seconds += model.fit_seconds_ or 0.0
+            if fold.smaller is not None:  # one step up the learning curve, to train's size
+                small = registry.fit(setup.make(params), fold.smaller, setup.item_text)
+                low = setup.score(small, fold, setup.ks, setup.metrics)
+                found = {key: 2 * v - low.metrics_dict("m")[key] for key, v in found.items()}
+                per_user = 2 * per_user - low.results["m"].per_user[setup.objective]
+                fit_seconds += small.fit_seconds_ or 0.0
             found_all.append(found)
             values.append(found[setup.objective])
-            users.append(report.results["m"].per_user[setup.objective])
-            fit_seconds += model.fit_seconds_ or 0.0
+            users.append(per_user)
     except (ConfigError, DataError):
         raise
     except Pruned as stop:
@@ -218,7 +227,8 @@ def tune(
     (``{"factors": [32, 256, "log"], "loss": ["warp", "bpr"]}``). ``trials`` counts every
     trial, the defaults (trial 0) and resumed ones included; after ``timeout`` seconds no new
     trial starts (one always runs). ``validation``: a :class:`Carve` (the pipeline passes the
-    one mirroring ``[split]``), or ``"random"`` / ``"temporal"`` per user with
+    one mirroring ``[split]``; ``extrapolate=True`` scores at train's size, see
+    :mod:`~recsys_embed.tuning.carve`), or ``"random"`` / ``"temporal"`` per user with
     ``validation_fraction`` (default 0.2). ``repeats`` carves with seeds ``seed + r``.
     ``pruning``: the quantile of earlier trials' scores below which a trial stops at a
     checkpoint (0: no pruning). ``decision``: ``"bootstrap"`` or ``"best"`` (see ``decide``).
@@ -251,6 +261,11 @@ def tune(
         extra = {"num_threads": threads} if threads and "num_threads" in cls.PARAMS else {}
         return registry.create(model, **{**fixed, **params, **extra})
 
+    if how.extrapolate and not refit:
+        raise ConfigError(
+            "an extrapolated carve scores settings at train's size, for a refit on all of "
+            "train: it needs refit=True"
+        )
     folds = [carve(train, how, seed + r) for r in range(repeats)]
     setup = _Setup(make, folds, item_text, ks, wanted, metric, exclude_train, Pruner(pruning))
     described = {**how.describe(), "seed": seed, "repeats": repeats}
