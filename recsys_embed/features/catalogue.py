@@ -97,3 +97,13 @@ def token_onehots(docs: Sequence[Sequence[str]], vocab: Sequence[str]) -> sp.csr
     )
     norms = np.sqrt(np.asarray(m.sum(axis=1)).ravel())
     return sp.csr_matrix(sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ m, dtype=np.float32)
+
+
+def text_lengths(docs: Sequence[Sequence[str]]) -> np.ndarray:
+    """(n_docs, 2): log(1 + tokens) and log(1 + distinct tokens) of each item's text.
+
+    How much text an item has (e.g. how many users tagged it) says something about its
+    popularity that a length-normalised text vector has lost.
+    """
+    counts = np.array([(len(d), len(set(d))) for d in docs], dtype=np.float64)
+    return np.log1p(counts.reshape(-1, 2))

@@ -15,7 +15,7 @@ from recsys_embed.models.base import FOLD_IN_PARAMS
 from recsys_embed.models.foldin import implicit_least_squares
 from recsys_embed.models.lightfm import LightFM, fit_lightfm, folded_factors
 from recsys_embed.models.params import Param
-from recsys_embed.models.textbase import TEXT_PARAMS, TextModel, content_param
+from recsys_embed.models.textbase import TEXT_PARAMS, TextModel, content_param, length_param
 
 
 def top_m(dense: np.ndarray, m: int) -> np.ndarray:
@@ -43,8 +43,12 @@ class LightFMHybrid(TextModel):
       sparsely (``text_codes``): the item's ``text_top_m`` = 8 nearest of at most 512 spherical
       k-means centroids (one per 8 items at most), weighted by cosine; LightFM's cost grows with
       an item's non-zero features, so 8 codes fit ~4x faster than a dense 64-d block.
-    - tokens (``token_features=True``): one-hot of tokens found in >= 2 items (genres, tags),
-      the row L2-normalised, times ``token_weight``.
+    - tokens (``token_features=True``): one-hot of tokens found in >= ``token_min_items`` = 5
+      items (genres, frequent tags), the row L2-normalised, times ``token_weight`` = 0.5
+      (a token seen in fewer items gets an embedding LightFM barely trains).
+    - length: log(1 + tokens) and log(1 + distinct tokens) of the item's text, standardised
+      over the catalogue, times ``length_weight`` = 0.5 (how much text an item has, e.g. how
+      many users tagged it, hints at its popularity; normalised blocks lose it).
 
     The score is LightFM's plus ``content_weight`` times text-knn's cosine (the content term of
     :class:`~recsys_embed.models.textbase.TextModel`, shared with ``als-text-map``).
@@ -58,8 +62,9 @@ class LightFMHybrid(TextModel):
     LightFM's ``predict``.
 
     Defaults were chosen for ranking cold items on validation cold splits of three catalogue
-    shapes (evaluation/README.md): no identity block, 8 text codes, 32 components, 15 epochs,
-    content weight 2 (evaluation/sweep_content.py).
+    shapes (evaluation/README.md): no identity block, 8 text codes, token one-hots (tokens in
+    >= 5 items, weight 0.5), text length (weight 0.5), 32 components, 15 epochs, content
+    weight 2 (evaluation/sweep_content.py, evaluation/results/shapes_validation.md).
     For mostly-warm catalogues set ``identity=True`` (the default run does); for item-to-item
     neighbours by title, ``text_codes=0`` (dense block, slower).
     """
@@ -75,8 +80,11 @@ class LightFMHybrid(TextModel):
         **TEXT_PARAMS,
         "text_weight": Param(1.0, float, "scale of the text block against identity", minimum=0),
         "identity": Param(False, bool, "an identity feature for every item seen in training"),
-        "token_features": Param(False, bool, "one-hot tokens (genres, tags) beside the text"),
-        "token_weight": Param(1.0, float, "scale of the token block", minimum=0),
+        "token_features": Param(True, bool, "one-hot tokens (genres, tags) beside the text"),
+        "token_weight": Param(0.5, float, "scale of the token block", minimum=0),
+        "token_min_items": Param(
+            5, int, "a token gets a one-hot column when at least this many items have it", minimum=1
+        ),
         "text_codes": Param(
             512,
             int,
@@ -91,6 +99,7 @@ class LightFMHybrid(TextModel):
             "coordinates kept (0: all)",
             minimum=0,
         ),
+        "length_weight": length_param(0.5),
         # on LightFM's score scale (WARP scores span several units), unlike als-text-map's
         "content_weight": content_param(2.0),
         **FOLD_IN_PARAMS,
@@ -105,6 +114,7 @@ class LightFMHybrid(TextModel):
         blocks = [sp.csr_matrix(text * p["text_weight"])]
         if self.tokens_:
             blocks.append(token_onehots(docs, self.tokens_) * p["token_weight"])
+        blocks += self._length_blocks(docs)
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +123,12 @@ class LightFMHybrid(TextModel):
         n_items = len(catalogue)
         text = self._fit_text(catalogue)
         docs = self._docs([self._texts.get(i, "") for i in catalogue.ids.tolist()])
-        self.tokens_ = token_vocabulary(docs) if p["token_features"] and self._texts else []
+        self.tokens_ = (
+            token_vocabulary(docs, p["token_min_items"])
+            if p["token_features"] and self._texts
+            else []
+        )
+        self._fit_lengths(docs)
         # at most one centroid per 8 items with text: codes shared by a handful of items
         n_codes = min(p["text_codes"], max(1, int((np.abs(text).sum(axis=1) > 0).sum()) // 8))
         self.centroids_ = (

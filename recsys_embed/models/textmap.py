@@ -6,7 +6,9 @@ training interactions), in closed form: ``W = argmin sum_i c_i ||f_i W - q_i||^2
 with ``c_i`` growing with the item's interaction count (an item seen once has a noisy factor).
 Items without interactions, and items added later with :meth:`add_items`, get ``f W``. The
 features are the dense text block (pooled word vectors or precomputed item vectors, centred,
-L2-normalised) beside optional token one-hots (tokens in >= 2 items, rows L2-normalised).
+L2-normalised) beside optional token one-hots (tokens in >= ``token_min_items`` = 2 items,
+rows L2-normalised) and the item's text length (log token counts, standardised over the
+catalogue at fit: a popularity hint the normalised blocks lose).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from recsys_embed.models import persist
 from recsys_embed.models.als import ALS
 from recsys_embed.models.foldin import implicit_least_squares
 from recsys_embed.models.params import Param
-from recsys_embed.models.textbase import TEXT_PARAMS, TextModel, content_param
+from recsys_embed.models.textbase import TEXT_PARAMS, TextModel, content_param, length_param
 from recsys_embed.progress import Progress, progress
 
 
@@ -103,6 +105,10 @@ class TextMapALS(TextModel):
         "content_weight": content_param(0.1),
         "token_features": Param(True, bool, "one-hot tokens (genres, tags) beside the text"),
         "token_weight": Param(1.0, float, "scale of the token block", minimum=0),
+        "token_min_items": Param(
+            2, int, "a token gets a one-hot column when at least this many items have it", minimum=1
+        ),
+        "length_weight": length_param(1.0),
         "random_state": Param(0, int, "seed of ALS and of trained word vectors", nullable=True),
         "num_threads": Param(1, int, "ALS solver threads (0 = all cores)", minimum=0),
     }
@@ -112,6 +118,7 @@ class TextMapALS(TextModel):
         blocks = [sp.csr_matrix(dense * p["text_weight"])]
         if self.tokens_:
             blocks.append(token_onehots(docs, self.tokens_) * p["token_weight"])
+        blocks += self._length_blocks(docs)
         return sp.hstack(blocks, format="csr", dtype=np.float64)
 
     def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +126,12 @@ class TextMapALS(TextModel):
         catalogue = self._catalogue(train)
         dense = self._fit_text(catalogue)
         docs = self._docs([self._texts.get(i, "") for i in catalogue.ids.tolist()])
-        self.tokens_ = token_vocabulary(docs) if p["token_features"] and self._texts else []
+        self.tokens_ = (
+            token_vocabulary(docs, p["token_min_items"])
+            if p["token_features"] and self._texts
+            else []
+        )
+        self._fit_lengths(docs)
         features = self._features(dense, docs)
         als = ALS(  # the package's ALS: implicit is imported only in models/als.py
             factors=p["factors"],
