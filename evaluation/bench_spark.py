@@ -12,8 +12,13 @@ are compared list by list (after an untimed warm-up batch of 2,000 users that st
 the Python workers) (users with identical top-10, and the score gap where they differ).
 
 als: MovieLens 100K, hash split 0.25 (seed 42): MLlib ALS on local[2] and the package's ALS at
-the mapped parameters (alpha + 1, regParam x mean entries per user), fit seconds and NDCG@10
-from the same evaluator.
+the mapped parameters (``recsys_embed.spark.params.implicit_equivalent``: alpha + 1,
+regularization = regParam x c with c = sqrt(sum n_u^2 * sum n_i^2) / nnz), fit seconds and
+NDCG@10 from the same evaluator, at MLlib's default regParam and alpha (0.1, 1), at 0.2 with
+alpha 1 and 4, and at the MLlib equivalent of the package's ALS defaults. Then the package's ALS
+over a grid of regularizations (30 per alpha, interpolated in log regularization) gives, for each
+Spark setting, the factors c that would land within 0.005 of Spark's NDCG@10; and the
+norm-weighted mean counts at the mapped fit's factors, which c stands for.
 
     nice -n 5 python evaluation/bench_spark.py batch [--users 1000000] [--items 50000] [--repeats 1]
     nice -n 5 python evaluation/bench_spark.py als
@@ -31,6 +36,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -219,14 +225,36 @@ def run_batch(args: argparse.Namespace) -> None:
     print(json.dumps({"raw": results, "lists": same}))
 
 
+def _within(grid: list[tuple[float, float]], target: float, reg: float, tol: float) -> str:
+    """Ranges of c = regularization / regParam whose interpolated NDCG is within ``tol``."""
+    logs = np.log([g for g, _ in grid])
+    fine = np.linspace(logs[0], logs[-1], 4000)
+    ok = np.abs(np.interp(fine, logs, [v for _, v in grid]) - target) <= tol
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(int), [0]])))
+    runs = [
+        (np.exp(fine[a]) / reg, np.exp(fine[b - 1]) / reg)
+        for a, b in zip(edges[::2], edges[1::2], strict=True)
+    ]
+    return ", ".join(f"{lo:.0f}-{hi:.0f}" for lo, hi in runs) or "none"
+
+
+def _package_als(train: Any, regularization: float, alpha: float) -> Any:
+    from recsys_embed.models.registry import create
+
+    params = {"factors": 64, "iterations": 15, "random_state": 0, "num_threads": 0}
+    return create("als", regularization=regularization, alpha=alpha, **params).fit(train)
+
+
 def run_als(args: argparse.Namespace) -> None:
     import recsys_embed as rse
     from recsys_embed.data import splits
     from recsys_embed.evaluate import evaluate
+    from recsys_embed.models.als import ALS
+    from recsys_embed.models.base import Recommender
     from recsys_embed.models.registry import create
     from recsys_embed.spark.als import fit_spark_als
     from recsys_embed.spark.data import from_local
-    from recsys_embed.spark.params import implicit_equivalent
+    from recsys_embed.spark.params import equivalent_ridge_scale, implicit_equivalent
     from recsys_embed.spark.session import get_session
 
     data = Path(
@@ -234,49 +262,95 @@ def run_als(args: argparse.Namespace) -> None:
     )
     inter = rse.load_dataset("movielens-100k", data_dir=data, download_missing=False).interactions
     train, test = splits.hash_split(inter, 0.25, seed=42)
+    user_counts = np.diff(train.matrix.indptr)
+    item_counts = np.bincount(train.matrix.indices, minlength=train.n_items)
+    scale = equivalent_ridge_scale(user_counts, item_counts)
+
+    def ndcg(model: Recommender) -> float:
+        return evaluate({"m": model}, train, test, k=[10], metrics=["ndcg"]).mean("m", "ndcg", 10)
+
+    defaults = ALS.PARAMS
+    settings = [
+        (0.1, 1.0, "MLlib's defaults"),
+        (0.2, 1.0, ""),
+        (0.2, 4.0, ""),
+        (
+            defaults["regularization"].default / scale,
+            defaults["alpha"].default - 1.0,
+            "the package ALS's defaults",
+        ),
+    ]
     spark = get_session("local[2]")
     strain = from_local(spark, train).cache()
     strain.frame.count()
     rows = []
-    for reg, alpha in ((0.2, 1.0), (0.1, 1.0), (0.2, 4.0)):
+    for reg, alpha, note in settings:
         params = {"factors": 64, "regularization": reg, "alpha": alpha, "iterations": 15}
         sm = fit_spark_als(spark, strain, {**params, "blocks": 2})
         mapped = implicit_equivalent(
-            {**params, "weighting": "binary", "random_state": 0}, train.nnz / train.n_users
+            {**params, "weighting": "binary", "random_state": 0}, user_counts, item_counts
         )
         lm = create("als", **mapped, num_threads=0).fit(train)
-        rep = evaluate({"spark": sm, "local": lm}, train, test, k=[10], metrics=["ndcg"])
+        x2 = (lm.user_factors_.astype(np.float64) ** 2).sum(axis=1)
+        y2 = (lm.item_factors_.astype(np.float64) ** 2).sum(axis=1)
+        norm_weighted = np.sqrt(x2 @ user_counts / x2.sum() * (y2 @ item_counts / y2.sum()))
         rows.append(
             (
                 reg,
                 alpha,
+                note,
                 mapped,
                 sm.fit_seconds_,
-                rep.mean("spark", "ndcg", 10),
+                ndcg(sm),
                 lm.fit_seconds_,
-                rep.mean("local", "ndcg", 10),
+                ndcg(lm),
+                norm_weighted,
             )
         )
+    spark.stop()
+    grids: dict[float, list[tuple[float, float]]] = {}
+    for alpha in sorted({1.0 + a for _, a, _ in settings}):
+        grids[alpha] = [
+            (lam, ndcg(_package_als(train, lam, alpha)))
+            for lam in np.geomspace(4.0, 40.0 * alpha, 30).tolist()
+        ]
+    mean_user = train.nnz / train.n_users
+    ew_u = float(np.dot(user_counts, user_counts)) / train.nnz
+    ew_i = float(np.dot(item_counts, item_counts)) / train.nnz
     print(
         f"Machine: {machine()} (busy, shared); MovieLens 100K, hash split 0.25 seed 42, "
-        "64 factors, 15 iterations; Spark local[2], 2 blocks; one run each.\n"
+        f"{train.n_users} users x {train.n_items} items, {train.nnz:,} train entries; 64 factors, "
+        "15 iterations, seed 0; Spark local[2], 2 blocks; one run each.\n"
     )
     print(
-        "| Spark regParam, alpha | package ALS (mapped) regularization, alpha | Spark fit s | Spark NDCG@10 | package fit s | package NDCG@10 | difference |"
+        f"Mapping: regularization = regParam x c, c = sqrt(sum n_u^2 x sum n_i^2) / nnz = "
+        f"sqrt({ew_u:.1f} x {ew_i:.1f}) = {scale:.1f} (entry-weighted mean entries per user x per "
+        f"item; the earlier mapping used the plain mean per user, {mean_user:.1f}); alpha + 1.\n"
     )
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for reg, alpha, m, st, sn, lt, ln in rows:
+    print(
+        "| Spark regParam, alpha | package ALS (mapped) regularization, alpha | Spark fit s | "
+        "Spark NDCG@10 | package fit s | package NDCG@10 | difference | c within 0.005 | "
+        "c at the package's solution |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---|---:|")
+    for reg, alpha, note, m, st, sn, lt, ln, nw in rows:
+        label = f"{reg:.3g}, {alpha:g}" + (f" ({note})" if note else "")
         print(
-            f"| {reg}, {alpha} | {m['regularization']:.2f}, {m['alpha']} | {st:.1f} | {sn:.4f} | {lt:.1f} | {ln:.4f} | {sn - ln:+.4f} |"
+            f"| {label} | {m['regularization']:.2f}, {m['alpha']:g} | {st:.1f} | {sn:.4f} | "
+            f"{lt:.1f} | {ln:.4f} | {sn - ln:+.4f} | {_within(grids[m['alpha']], sn, reg, 0.005)} | "
+            f"{nw:.1f} |"
         )
-    print("\nThe package's ALS at its own settings on the same split:\n")
-    print("| package ALS regularization, alpha | fit s | NDCG@10 |")
-    print("|---|---:|---:|")
-    for reg, alpha in ((50.0, 5.0), (20.0, 2.0)):
-        m = create("als", factors=64, iterations=15, regularization=reg, alpha=alpha, num_threads=0)
-        m.fit(train)
-        ndcg = evaluate({"m": m}, train, test, k=[10], metrics=["ndcg"]).mean("m", "ndcg", 10)
-        print(f"| {reg}, {alpha} | {m.fit_seconds_:.1f} | {ndcg:.4f} |")
+    print("\nThe package's ALS over the grid (regularization: NDCG@10):\n")
+    for alpha, grid in grids.items():
+        best = max(grid, key=lambda g: g[1])
+        points = ", ".join(f"{lam:.1f}: {v:.4f}" for lam, v in grid[::3])
+        print(f"- alpha {alpha:g}: best {best[1]:.4f} at {best[0]:.1f}; {points}")
+    print(
+        "\nc within 0.005: the factors regularization / regParam at which the package's ALS lands "
+        "within 0.005 of Spark's NDCG@10 (grid interpolated in log regularization). c at the "
+        "package's solution: sqrt(sum n_u |x_u|^2 / sum |x_u|^2 x sum n_i |y_i|^2 / sum |y_i|^2) "
+        "over the mapped fit's factors (the norm-weighted counts that c stands for)."
+    )
 
 
 def main() -> None:

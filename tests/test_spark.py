@@ -389,7 +389,9 @@ def test_spark_als_mapping_is_exact_and_model_serves_locally(spark, planted, tmp
     assert not np.allclose(user_update(alpha, True), model.user_factors_, atol=1e-2)  # no offset
     assert not np.allclose(user_update(1.0 + alpha, False), model.user_factors_, atol=1e-2)
     assert model.params["alpha"] == 1.0 + alpha
-    assert abs(model.params["regularization"] - reg * counts.mean()) < 1e-12
+    item_counts = np.bincount(planted.matrix.indices, minlength=planted.n_items)
+    ridge = reg * np.sqrt((counts**2).sum() * (item_counts**2).sum()) / counts.sum()
+    assert model.params["regularization"] == pytest.approx(ridge, rel=1e-12)
     # planted structure: each user's top items come from its own group
     ids, _ = model.recommend(["user00", "user01"], k=5)
     assert all(i < 20 for i in ids[0]) and all(i >= 20 for i in ids[1])

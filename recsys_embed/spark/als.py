@@ -85,7 +85,9 @@ def fit_spark_als(
         (np.ones(len(rows), np.float32), (rows, cols)), shape=(train.n_users, train.n_items)
     )
     seen.sum_duplicates()
-    model = ALS(**implicit_equivalent(p, len(rows) / max(train.n_users, 1)))
+    user_counts = np.diff(seen.indptr)
+    item_counts = np.bincount(seen.indices, minlength=train.n_items)
+    model = ALS(**implicit_equivalent(p, user_counts, item_counts))
     model._set_state(
         IdMap(_ids_of(train.users, "user", train.n_users), "user"),
         IdMap(_ids_of(train.items, "item", train.n_items), "item"),
