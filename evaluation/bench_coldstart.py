@@ -46,15 +46,21 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "text-knn (word2vec)": ("text-knn", {"vectors": "word2vec"}),
     "als-text-map (ppmi-svd)": ("als-text-map", {}),
     "als-text-map (word2vec)": ("als-text-map", {"vectors": "word2vec"}),
-    "als-text-map (no length features)": ("als-text-map", {"length_weight": 0.0}),
+    "als-text-map (no length or year features)": (
+        "als-text-map",
+        {"length_weight": 0.0, "year_weight": 0.0},
+    ),
     "lightfm-hybrid (ppmi-svd)": ("lightfm-hybrid", {}),
     "lightfm-hybrid (word2vec)": ("lightfm-hybrid", {"vectors": "word2vec"}),
-    # the defaults before token one-hots and text length joined them
-    "lightfm-hybrid (no token one-hots; no length)": (
+    # the defaults before token one-hots, text length and year joined them
+    "lightfm-hybrid (no tokens; no length or year)": (
         "lightfm-hybrid",
-        {"token_features": False, "length_weight": 0.0},
+        {"token_features": False, "length_weight": 0.0, "year_weight": 0.0},
     ),
-    "lightfm-hybrid (no length features)": ("lightfm-hybrid", {"length_weight": 0.0}),
+    "lightfm-hybrid (no length or year features)": (
+        "lightfm-hybrid",
+        {"length_weight": 0.0, "year_weight": 0.0},
+    ),
     "lightfm-hybrid (one-hots of tokens in >= 2 items)": ("lightfm-hybrid", {"token_min_items": 2}),
     # the hybrid's defaults before its content term (64 components, 30 epochs, no content)
     "lightfm-hybrid (64 x 30 epochs; no content)": (
@@ -65,6 +71,7 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
             "content_weight": 0.0,
             "token_features": False,
             "length_weight": 0.0,
+            "year_weight": 0.0,
         },
     ),
     # the defaults before the text-hybrid issue 12, for the side-by-side fit time
@@ -80,6 +87,7 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
             "epochs": 30,
             "token_features": False,
             "length_weight": 0.0,
+            "year_weight": 0.0,
         },
     ),
 }
