@@ -69,7 +69,7 @@ class LightFMHybrid(TextModel):
     :meth:`add_items` adds new ones after fitting. With ``content_weight=0`` scores equal
     LightFM's ``predict``.
 
-    Defaults were chosen for ranking cold items on validation cold splits of three catalogue
+    Defaults were chosen for ranking cold items on validation cold splits of four catalogue
     shapes (evaluation/README.md): no identity block, 8 text codes, token one-hots (tokens in
     >= 5 items, weight 0.5), text length and decade (weights 0.5), 32 components, 15 epochs,
     content weight 2 (evaluation/sweep_content.py, evaluation/results/shapes_validation.md).
