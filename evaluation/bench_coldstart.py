@@ -6,14 +6,16 @@ is ranked among the cold items only; all ratings are interactions. Shapes:
 - ``ml100k``: MovieLens 100K, titles + genres;
 - ``small``: ml-latest-small, titles + genres + user tags;
 - ``tags3``: ml-latest-small items with >= 3 distinct user tags, described by the tags alone
-  (a tags-only catalogue with many, often multi-word, tags per item).
+  (a tags-only catalogue with many, often multi-word, tags per item);
+- ``tags1``: ml-latest-small items with any user tag, described by the tags alone (a larger
+  tags-only catalogue, 1.5k items, most with one or two tags).
 
 ``--validation`` ranks on a second cold split (seed 1) carved out of the training items
 instead of the test items: that is where defaults are chosen. Prints, per shape, recall@20,
 NDCG@10 and AUC with 95% CIs, fit seconds, and paired bootstrap CIs of each hybrid against
 text-knn.
 
-    python evaluation/bench_coldstart.py [--shapes ml100k,small,tags3] [--validation]
+    python evaluation/bench_coldstart.py [--shapes ml100k,small,tags3,tags1] [--validation]
         [--models NAME,...] [--out evaluation/results/shapes.md]
 """
 
@@ -44,12 +46,33 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "text-knn (word2vec)": ("text-knn", {"vectors": "word2vec"}),
     "als-text-map (ppmi-svd)": ("als-text-map", {}),
     "als-text-map (word2vec)": ("als-text-map", {"vectors": "word2vec"}),
+    "als-text-map (no length or year features)": (
+        "als-text-map",
+        {"length_weight": 0.0, "year_weight": 0.0},
+    ),
     "lightfm-hybrid (ppmi-svd)": ("lightfm-hybrid", {}),
     "lightfm-hybrid (word2vec)": ("lightfm-hybrid", {"vectors": "word2vec"}),
+    # the defaults before token one-hots, text length and year joined them
+    "lightfm-hybrid (no tokens; no length or year)": (
+        "lightfm-hybrid",
+        {"token_features": False, "length_weight": 0.0, "year_weight": 0.0},
+    ),
+    "lightfm-hybrid (no length or year features)": (
+        "lightfm-hybrid",
+        {"length_weight": 0.0, "year_weight": 0.0},
+    ),
+    "lightfm-hybrid (one-hots of tokens in >= 2 items)": ("lightfm-hybrid", {"token_min_items": 2}),
     # the hybrid's defaults before its content term (64 components, 30 epochs, no content)
     "lightfm-hybrid (64 x 30 epochs; no content)": (
         "lightfm-hybrid",
-        {"no_components": 64, "epochs": 30, "content_weight": 0.0},
+        {
+            "no_components": 64,
+            "epochs": 30,
+            "content_weight": 0.0,
+            "token_features": False,
+            "length_weight": 0.0,
+            "year_weight": 0.0,
+        },
     ),
     # the defaults before the text-hybrid issue 12, for the side-by-side fit time
     "lightfm-hybrid (previous defaults)": (
@@ -62,6 +85,9 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
             "text_top_m": 0,
             "no_components": 64,
             "epochs": 30,
+            "token_features": False,
+            "length_weight": 0.0,
+            "year_weight": 0.0,
         },
     ),
 }
@@ -84,19 +110,21 @@ def load_shape(name: str) -> tuple[rse.Interactions, pl.DataFrame, str]:
             small.items.select("item_id", "text"),
             "ml-latest-small, titles + genres + tags",
         )
-    if name == "tags3":
+    if name in ("tags3", "tags1"):
+        least = int(name[-1])
         n_tags = pl.col("tags").str.split(" | ").list.unique().list.len()
-        items = small.items.filter((pl.col("tags") != "") & (n_tags >= 3)).select(
+        items = small.items.filter((pl.col("tags") != "") & (n_tags >= least)).select(
             "item_id", pl.col("tags").alias("text")
         )
         inter = small.interactions
         keep = np.isin(inter.item_ids, items["item_id"].to_numpy())
+        label = "any tag" if least == 1 else f">= {least} tags"
         return (
             inter.subset(keep[inter.item_idx]).compact(),
             items,
-            "ml-latest-small items with >= 3 tags, tags only",
+            f"ml-latest-small items with {label}, tags only",
         )
-    raise SystemExit(f"unknown shape {name!r}; expected ml100k, small or tags3")
+    raise SystemExit(f"unknown shape {name!r}; expected ml100k, small, tags3 or tags1")
 
 
 def cold_protocol(
@@ -168,7 +196,7 @@ def run_shape(shape: str, labels: list[str], validation: bool) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--shapes", default="ml100k,small,tags3")
+    ap.add_argument("--shapes", default="ml100k,small,tags3,tags1")
     ap.add_argument("--models", default=",".join(list(MODELS)[:-1]))
     ap.add_argument("--validation", action="store_true")
     ap.add_argument("--out", type=Path)

@@ -5,7 +5,8 @@ users' content block (the item side is the text vector either way), so they need
 Ranks on the validation cold split of ``bench_coldstart.py --validation`` (seed 1, carved from
 the training items; the test items are never read).
 
-    python evaluation/sweep_content.py [--shapes ml100k,small,tags3] [--weights 0,0.1,...]
+    python evaluation/sweep_content.py [--shapes ml100k,small,tags3,tags1] [--weights 0,0.1,...]
+        [--settings LABEL,...]
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ SETTINGS = {
     "lightfm-hybrid 64c 30ep": ("lightfm-hybrid", {"no_components": 64, "epochs": 30}),
     "lightfm-hybrid 64c 15ep": ("lightfm-hybrid", {"no_components": 64, "epochs": 15}),
     "lightfm-hybrid 32c 15ep": ("lightfm-hybrid", {"no_components": 32, "epochs": 15}),
+    # session 4: the token block of the LightFM hybrid (defaults: tokens in >= 5 items, 0.5)
+    "lightfm-hybrid": ("lightfm-hybrid", {}),
+    "lightfm-hybrid no tokens": ("lightfm-hybrid", {"token_features": False}),
+    "lightfm-hybrid tokens 0.25": ("lightfm-hybrid", {"token_weight": 0.25}),
+    "lightfm-hybrid tokens 1": ("lightfm-hybrid", {"token_weight": 1.0}),
+    "lightfm-hybrid tokens in >= 2": ("lightfm-hybrid", {"token_min_items": 2}),
+    "lightfm-hybrid tokens in >= 10": ("lightfm-hybrid", {"token_min_items": 10}),
 }
 
 

@@ -268,3 +268,20 @@ def test_word_vectors_are_built_once_per_corpus_and_settings(caplog):
     refit = models.create("text-knn", word2vec_dim=8).fit(train, item_text=items)
     assert np.array_equal(refit.item_factors_, knn.item_factors_)
     WORD_VECTORS.clear()
+
+
+def test_decade_onehots_of_a_parenthesised_year():
+    from recsys_embed.features.catalogue import decade_onehots
+
+    texts = [
+        "Toy Story (1995) | Animation",  # 1990s: column 199 - 188 = 11
+        "2001: A Space Odyssey (1968) | Sci-Fi",  # the (year), not the first number: 1960s
+        "Old ( 1879 )",  # before 1880: the first column
+        "Far (2051)",  # after the 2040s: the last column
+        "tags 1995 without parentheses",
+        "",
+    ]
+    m = decade_onehots(texts).toarray()
+    assert m.shape == (6, 17)
+    assert [list(np.flatnonzero(r)) for r in m] == [[11], [8], [0], [16], [], []]
+    assert m.sum() == 4

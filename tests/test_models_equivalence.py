@@ -117,10 +117,10 @@ def test_hybrid_scores_equal_predict_and_added_items_match_lightfm(train):
     content = model.params["content_weight"] * knn.score(ext_users, ext_items)
     np.testing.assert_allclose(got, want + content, atol=1e-4)
     # an item added after fitting gets what LightFM computes from its feature row
-    text = "space alien galaxy item999"
+    text = "space alien galaxy item999 (1987)"  # the year joins as a decade one-hot
     model.add_items({999: text})
     docs = model._docs([text])
-    side = model._side_features(model.featurizer_.transform(docs), docs)
+    side = model._side_features(model.featurizer_.transform(docs), docs, [text])
     n_identity = model._item_features.shape[1] - side.shape[1]
     row = sp.hstack([sp.csr_matrix((1, n_identity)), side], format="csr")
     bias, emb = model._lightfm.get_item_representations(row)

@@ -100,6 +100,9 @@ identity = true                   # a warm split: warm items keep a free vector
 no_components = 64                # warm validation (evaluation/warm_hybrid_validation.py):
 epochs = 30                       # the cold defaults (32 x 15, content 2) lose NDCG@10 here
 content_weight = 0.0
+token_features = false            # the warm setting was validated without token one-hots
+length_weight = 0.0               # and without the text-length
+year_weight = 0.0                 # and decade features
 
 [models.text-map]
 type = "als-text-map"

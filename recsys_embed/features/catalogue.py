@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -97,3 +98,33 @@ def token_onehots(docs: Sequence[Sequence[str]], vocab: Sequence[str]) -> sp.csr
     )
     norms = np.sqrt(np.asarray(m.sum(axis=1)).ravel())
     return sp.csr_matrix(sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ m, dtype=np.float32)
+
+
+def text_lengths(docs: Sequence[Sequence[str]]) -> np.ndarray:
+    """(n_docs, 2): log(1 + tokens) and log(1 + distinct tokens) of each item's text.
+
+    How much text an item has (e.g. how many users tagged it) says something about its
+    popularity that a length-normalised text vector has lost.
+    """
+    counts = np.array([(len(d), len(set(d))) for d in docs], dtype=np.float64)
+    return np.log1p(counts.reshape(-1, 2))
+
+
+YEAR_IN_TEXT = re.compile(r"\(\s*((?:18|19|20)\d\d)\s*\)")
+FIRST_DECADE, N_DECADES = 1880, 17  # 1880s (and before) ... 2040s (and after)
+
+
+def decade_onehots(texts: Sequence[str]) -> sp.csr_matrix:
+    """(n_texts, 17) one-hot of the decade of the first ``(1995)``-style year in each text.
+
+    A title's year (films, books, albums) says much about an item's audience that its words do
+    not; texts without such a year get an empty row.
+    """
+    rows, cols = [], []
+    for r, text in enumerate(texts):
+        m = YEAR_IN_TEXT.search(text or "")
+        if m:
+            rows.append(r)
+            cols.append(min(max(int(m.group(1)) // 10 - FIRST_DECADE // 10, 0), N_DECADES - 1))
+    data = np.ones(len(rows), dtype=np.float32)
+    return sp.csr_matrix((data, (rows, cols)), shape=(len(texts), N_DECADES))

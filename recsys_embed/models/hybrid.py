@@ -15,7 +15,13 @@ from recsys_embed.models.base import FOLD_IN_PARAMS
 from recsys_embed.models.foldin import implicit_least_squares
 from recsys_embed.models.lightfm import LightFM, fit_lightfm, folded_factors
 from recsys_embed.models.params import Param
-from recsys_embed.models.textbase import TEXT_PARAMS, TextModel, content_param
+from recsys_embed.models.textbase import (
+    TEXT_PARAMS,
+    TextModel,
+    content_param,
+    length_param,
+    year_param,
+)
 
 
 def top_m(dense: np.ndarray, m: int) -> np.ndarray:
@@ -43,8 +49,14 @@ class LightFMHybrid(TextModel):
       sparsely (``text_codes``): the item's ``text_top_m`` = 8 nearest of at most 512 spherical
       k-means centroids (one per 8 items at most), weighted by cosine; LightFM's cost grows with
       an item's non-zero features, so 8 codes fit ~4x faster than a dense 64-d block.
-    - tokens (``token_features=True``): one-hot of tokens found in >= 2 items (genres, tags),
-      the row L2-normalised, times ``token_weight``.
+    - tokens (``token_features=True``): one-hot of tokens found in >= ``token_min_items`` = 5
+      items (genres, frequent tags), the row L2-normalised, times ``token_weight`` = 0.5
+      (a token seen in fewer items gets an embedding LightFM barely trains).
+    - length: log(1 + tokens) and log(1 + distinct tokens) of the item's text, standardised
+      over the catalogue, times ``length_weight`` = 0.5 (how much text an item has, e.g. how
+      many users tagged it, hints at its popularity; normalised blocks lose it).
+    - year: the decade of a ``(1995)``-style year in the text, one-hot, times ``year_weight``
+      = 0.5.
 
     The score is LightFM's plus ``content_weight`` times text-knn's cosine (the content term of
     :class:`~recsys_embed.models.textbase.TextModel`, shared with ``als-text-map``).
@@ -57,9 +69,10 @@ class LightFMHybrid(TextModel):
     :meth:`add_items` adds new ones after fitting. With ``content_weight=0`` scores equal
     LightFM's ``predict``.
 
-    Defaults were chosen for ranking cold items on validation cold splits of three catalogue
-    shapes (evaluation/README.md): no identity block, 8 text codes, 32 components, 15 epochs,
-    content weight 2 (evaluation/sweep_content.py).
+    Defaults were chosen for ranking cold items on validation cold splits of four catalogue
+    shapes (evaluation/README.md): no identity block, 8 text codes, token one-hots (tokens in
+    >= 5 items, weight 0.5), text length and decade (weights 0.5), 32 components, 15 epochs,
+    content weight 2 (evaluation/sweep_content.py, evaluation/results/shapes_validation.md).
     For mostly-warm catalogues set ``identity=True`` (the default run does); for item-to-item
     neighbours by title, ``text_codes=0`` (dense block, slower).
     """
@@ -75,8 +88,11 @@ class LightFMHybrid(TextModel):
         **TEXT_PARAMS,
         "text_weight": Param(1.0, float, "scale of the text block against identity", minimum=0),
         "identity": Param(False, bool, "an identity feature for every item seen in training"),
-        "token_features": Param(False, bool, "one-hot tokens (genres, tags) beside the text"),
-        "token_weight": Param(1.0, float, "scale of the token block", minimum=0),
+        "token_features": Param(True, bool, "one-hot tokens (genres, tags) beside the text"),
+        "token_weight": Param(0.5, float, "scale of the token block", minimum=0),
+        "token_min_items": Param(
+            5, int, "a token gets a one-hot column when at least this many items have it", minimum=1
+        ),
         "text_codes": Param(
             512,
             int,
@@ -91,12 +107,16 @@ class LightFMHybrid(TextModel):
             "coordinates kept (0: all)",
             minimum=0,
         ),
+        "length_weight": length_param(0.5),
+        "year_weight": year_param(0.5),
         # on LightFM's score scale (WARP scores span several units), unlike als-text-map's
         "content_weight": content_param(2.0),
         **FOLD_IN_PARAMS,
     }
 
-    def _side_features(self, text: np.ndarray, docs: list[list[str]]) -> sp.csr_matrix:
+    def _side_features(
+        self, text: np.ndarray, docs: list[list[str]], texts: list[str]
+    ) -> sp.csr_matrix:
         p = self.params
         if p["text_codes"]:
             text = sparse_codes(text, self.centroids_, p["text_top_m"] or 4)
@@ -105,6 +125,7 @@ class LightFMHybrid(TextModel):
         blocks = [sp.csr_matrix(text * p["text_weight"])]
         if self.tokens_:
             blocks.append(token_onehots(docs, self.tokens_) * p["token_weight"])
+        blocks += self._fact_blocks(docs, texts)
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
@@ -112,8 +133,14 @@ class LightFMHybrid(TextModel):
         catalogue = self._catalogue(train)
         n_items = len(catalogue)
         text = self._fit_text(catalogue)
-        docs = self._docs([self._texts.get(i, "") for i in catalogue.ids.tolist()])
-        self.tokens_ = token_vocabulary(docs) if p["token_features"] and self._texts else []
+        texts = [self._texts.get(i, "") for i in catalogue.ids.tolist()]
+        docs = self._docs(texts)
+        self.tokens_ = (
+            token_vocabulary(docs, p["token_min_items"])
+            if p["token_features"] and self._texts
+            else []
+        )
+        self._fit_lengths(docs)
         # at most one centroid per 8 items with text: codes shared by a handful of items
         n_codes = min(p["text_codes"], max(1, int((np.abs(text).sum(axis=1) > 0).sum()) // 8))
         self.centroids_ = (
@@ -121,7 +148,7 @@ class LightFMHybrid(TextModel):
             if p["text_codes"]
             else np.zeros((0, text.shape[1]))
         )
-        side = self._side_features(text, docs)
+        side = self._side_features(text, docs, texts)
         counts = np.bincount(train.matrix.indices, minlength=n_items)
         blocks = []
         if p["identity"]:
@@ -162,7 +189,7 @@ class LightFMHybrid(TextModel):
     ) -> np.ndarray:
         docs = self._docs(texts)
         dense = self._dense_new(ids, texts, vectors)
-        side = self._side_features(dense, docs)
+        side = self._side_features(dense, docs, texts)
         emb = side @ self.side_embeddings_
         bias = side @ self.side_biases_
         own = np.hstack([emb, np.ones((len(texts), 1)), np.asarray(bias).reshape(-1, 1)])

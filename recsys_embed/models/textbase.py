@@ -12,7 +12,15 @@ import scipy.sparse as sp
 from recsys_embed.data.idmap import IdMap, as_id_array
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import DataError
-from recsys_embed.features.catalogue import item_docs, text_by_id, word_vectors
+from recsys_embed.features.catalogue import (
+    FIRST_DECADE,
+    N_DECADES,
+    decade_onehots,
+    item_docs,
+    text_by_id,
+    text_lengths,
+    word_vectors,
+)
 from recsys_embed.features.itemvectors import ItemVectorTable, read_item_vectors, vectors_by_id
 from recsys_embed.features.text import POOLINGS, TextFeaturizer, tokenize
 from recsys_embed.features.vectors import FORMATS, WordVectors
@@ -43,6 +51,26 @@ TEXT_PARAMS = {
         None, str, "ids file of a .npy item_vectors (default: <file>.ids.txt)", nullable=True
     ),
 }
+
+
+def length_param(default: float) -> Param:
+    """``length_weight``: the scale of the two text-length features a hybrid adds."""
+    return Param(
+        default,
+        float,
+        "scale of the text-length features (log token counts, standardised; 0: none)",
+        minimum=0,
+    )
+
+
+def year_param(default: float) -> Param:
+    """``year_weight``: the scale of the decade one-hots of a ``(1995)``-style year."""
+    return Param(
+        default,
+        float,
+        "scale of the decade one-hots of a '(1995)'-style year in the item text (0: none)",
+        minimum=0,
+    )
 
 
 def content_param(default: float) -> Param:
@@ -88,6 +116,7 @@ class TextModel(Recommender):
 
     content_at_: int = 0  # first column of the content block
     content_dim_: int = 0  # its width (0: no content term)
+    length_stats_: np.ndarray | None = None  # (2, 2): mean and std of text_lengths at fit
 
     @property
     def needs_item_text(self) -> bool:
@@ -158,6 +187,26 @@ class TextModel(Recommender):
 
     def _docs(self, texts: list[str]) -> list[list[str]]:
         return [tokenize(t or "", self.params["stop_words"]) for t in texts]
+
+    # ---- facts of the text beside its words: length (popularity) and year --------------
+    def _fit_lengths(self, docs: list[list[str]]) -> None:
+        """Standardisation of :func:`text_lengths` over the catalogue (none without text)."""
+        self.length_stats_ = None
+        if self.params.get("length_weight", 0) > 0 and self._texts:
+            lengths = text_lengths(docs)
+            std = lengths.std(axis=0)
+            self.length_stats_ = np.stack([lengths.mean(axis=0), np.where(std > 0, std, 1.0)])
+
+    def _fact_blocks(self, docs: list[list[str]], texts: list[str]) -> list[sp.csr_matrix]:
+        """The standardised text lengths (if fitted) and the decade one-hots (if weighted)."""
+        blocks = []
+        if self.length_stats_ is not None:
+            mean, std = self.length_stats_
+            weight = self.params["length_weight"]
+            blocks.append(sp.csr_matrix((text_lengths(docs) - mean) / std * weight))
+        if self.params.get("year_weight", 0) > 0:
+            blocks.append(decade_onehots(texts) * self.params["year_weight"])
+        return blocks
 
     # ---- the content term ----------------------------------------------------------------
     def _add_content(
@@ -241,6 +290,10 @@ class TextModel(Recommender):
     # ---- persistence ---------------------------------------------------------------------
     def _extra_arrays(self) -> dict[str, np.ndarray]:
         content = {"content_columns": np.array([self.content_at_, self.content_dim_])}
+        if self.length_stats_ is not None:
+            content["text_length_stats"] = self.length_stats_
+        if self.params.get("year_weight", 0) > 0:
+            content["text_decades"] = np.array([FIRST_DECADE, N_DECADES])
         if hasattr(self, "item_vector_table_"):
             return {**content, "item_vector_mean": self.item_vector_table_.mean_}
         f = self.featurizer_
@@ -256,6 +309,9 @@ class TextModel(Recommender):
     def _restore_extra(self, arrays: dict[str, np.ndarray]) -> None:
         if "content_columns" in arrays:
             self.content_at_, self.content_dim_ = (int(v) for v in arrays["content_columns"])
+        self.length_stats_ = arrays.get("text_length_stats")  # absent: saved without it
+        if "year_weight" in self.params and "text_decades" not in arrays:
+            self.params["year_weight"] = 0.0  # saved without decade features (or before them)
         if "item_vector_mean" in arrays:
             table = ItemVectorTable()
             table.mean_ = arrays["item_vector_mean"]
