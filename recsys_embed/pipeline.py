@@ -205,15 +205,25 @@ def train_model(
 
 def validation_carve(config: RunConfig, train: Interactions, test: Interactions) -> Carve:
     """How ``[tune]`` carves validation out of train: like ``[split]`` (``validation = "split"``,
-    a given test file becoming a per-user random carve of its share), or per user."""
+    a given test file becoming a per-user random carve of its share), or per user; with
+    ``extrapolate = true`` each trial is also scored from a smaller fit, at train's size."""
     t, s = config.tune, config.split
     if t.validation != "split":
-        return Carve.per_user(t.validation, t.validation_fraction)
-    share = test.nnz / max(1, train.nnz + test.nnz)  # only its size: test is not read here
-    fraction = t.validation_fraction
-    if fraction is None and s.method == "given":
-        fraction = round(share, 4)
-    return Carve.like_split(s.method, s.test_fraction, s.stratify, s.n_last, fraction)
+        how = Carve.per_user(t.validation, t.validation_fraction)
+    else:
+        share = test.nnz / max(1, train.nnz + test.nnz)  # only its size: test is not read here
+        fraction = t.validation_fraction
+        if fraction is None and s.method == "given":
+            fraction = round(share, 4)
+        how = Carve.like_split(s.method, s.test_fraction, s.stratify, s.n_last, fraction)
+    if not t.extrapolate:
+        return how
+    if not t.refit:
+        raise ConfigError("[tune] extrapolate = true scores for a refit on train: needs refit")
+    try:
+        return dataclasses.replace(how, extrapolate=True)
+    except ConfigError as e:
+        raise ConfigError(f"[tune] extrapolate: {e}") from None
 
 
 def tuning_data(config: RunConfig) -> Any:

@@ -98,3 +98,32 @@ def test_a_trial_scores_twice_the_fitting_part_less_the_smaller_part(data):
         2 * recall["fit"] - recall["smaller"], abs=1e-9
     )
     assert result.validation["extrapolate"] is True
+
+
+def test_tune_table_extrapolate_reaches_the_carve_and_refuses_what_it_cannot_do(tmp_path):
+    from recsys_embed.config import load_config
+    from recsys_embed.pipeline import VOCABULARY, tuning_data
+
+    data = tmp_path / "log.csv"
+    rows = [f"{u},{i},{i}" for u in range(30) for i in range(u % 7, u % 7 + 8)]
+    data.write_text("user_id,item_id,ts\n" + "\n".join(rows) + "\n")
+    base = (
+        f'[data]\ninteractions = "{data}"\nuser_col = "user_id"\nitem_col = "item_id"\n'
+        'time_col = "ts"\n'
+        '[models.a]\ntype = "popularity"\n'
+    )
+    for split, extra, ok in [
+        ('method = "random"', "", True),
+        ('method = "hash"', "", True),
+        ('method = "temporal"', "", "removes a fraction"),
+        ('method = "random"', "refit = false\n", "needs refit"),
+    ]:
+        cfg = tmp_path / "run.toml"
+        cfg.write_text(f"{base}[split]\n{split}\n[tune]\nextrapolate = true\n{extra}")
+        config = load_config(cfg, VOCABULARY)
+        if ok is True:
+            how = tuning_data(config)[-1]
+            assert how.extrapolate and how.method == split.split('"')[1]
+        else:
+            with pytest.raises(ConfigError, match=f"extrapolate.*{ok}"):
+                tuning_data(config)

@@ -89,6 +89,7 @@ class TuneConfig:
     timeout: float | None = None
     space: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # model name -> ranges
     repeats: int = 1  # validation carves (seeds seed, seed + 1, ...); the objective is their mean
+    extrapolate: bool = False  # score each trial at train's size (random / hash carves, refit)
     pruning: float = 0.25  # stop a trial below this quantile of earlier trials at a checkpoint
     decision: Literal["bootstrap", "best"] = (
         "bootstrap"  # when the winner replaces the defaults: "bootstrap" or "best"

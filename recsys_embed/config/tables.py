@@ -199,7 +199,7 @@ def _evaluate(source: str, raw: Any, vocab: Vocabulary) -> EvaluateConfig:
 
 def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
     keys = ("metric", "validation", "validation_fraction", "seed", "sampler", "refit")
-    more = ("trials", "timeout", "space", "repeats", "pruning", "decision")
+    more = ("trials", "timeout", "space", "repeats", "extrapolate", "pruning", "decision")
     t = _Table(source, "tune", raw, (*keys, *more))
     metric = t.get("metric", str, "ndcg@10")
     name, _, k = metric.partition("@")
@@ -236,6 +236,7 @@ def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
         timeout=timeout,
         space=space,
         repeats=repeats,
+        extrapolate=t.get("extrapolate", bool, False),
         pruning=pruning,
         decision=t.choice("decision", ("bootstrap", "best"), "bootstrap"),
     )
