@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys_embed.data.interactions import Interactions
-from recsys_embed.features.catalogue import token_onehots, token_vocabulary
+from recsys_embed.features.catalogue import token_onehots
 from recsys_embed.features.codes import sparse_codes, spherical_kmeans
 from recsys_embed.models import persist
 from recsys_embed.models.base import FOLD_IN_PARAMS
@@ -133,14 +133,7 @@ class LightFMHybrid(TextModel):
         catalogue = self._catalogue(train)
         n_items = len(catalogue)
         text = self._fit_text(catalogue)
-        texts = [self._texts.get(i, "") for i in catalogue.ids.tolist()]
-        docs = self._docs(texts)
-        self.tokens_ = (
-            token_vocabulary(docs, p["token_min_items"])
-            if p["token_features"] and self._texts
-            else []
-        )
-        self._fit_lengths(docs)
+        texts, docs = self._fit_tokens_and_lengths(catalogue)
         # at most one centroid per 8 items with text: codes shared by a handful of items
         n_codes = min(p["text_codes"], max(1, int((np.abs(text).sum(axis=1) > 0).sum()) // 8))
         self.centroids_ = (

@@ -19,6 +19,7 @@ from recsys_embed.features.catalogue import (
     item_docs,
     text_by_id,
     text_lengths,
+    token_vocabulary,
     word_vectors,
 )
 from recsys_embed.features.itemvectors import ItemVectorTable, read_item_vectors, vectors_by_id
@@ -117,6 +118,7 @@ class TextModel(Recommender):
     content_at_: int = 0  # first column of the content block
     content_dim_: int = 0  # its width (0: no content term)
     length_stats_: np.ndarray | None = None  # (2, 2): mean and std of text_lengths at fit
+    tokens_: list[str]  # one-hot token vocabulary (hybrids with token_features)
 
     @property
     def needs_item_text(self) -> bool:
@@ -188,14 +190,22 @@ class TextModel(Recommender):
     def _docs(self, texts: list[str]) -> list[list[str]]:
         return [tokenize(t or "", self.params["stop_words"]) for t in texts]
 
-    # ---- facts of the text beside its words: length (popularity) and year --------------
-    def _fit_lengths(self, docs: list[list[str]]) -> None:
-        """Standardisation of :func:`text_lengths` over the catalogue (none without text)."""
+    # ---- tokens and facts of the text beside its words: length (popularity) and year ----
+    def _fit_tokens_and_lengths(self, catalogue: IdMap) -> tuple[list[str], list[list[str]]]:
+        """``(texts, docs)`` of the catalogue; fits the one-hot token vocabulary (hybrids with
+        ``token_features``) and the standardisation of :func:`text_lengths` (none without
+        text)."""
+        p = self.params
+        texts = [self._texts.get(i, "") for i in catalogue.ids.tolist()]
+        docs = self._docs(texts)
+        wanted = p.get("token_features", False) and self._texts
+        self.tokens_ = token_vocabulary(docs, p["token_min_items"]) if wanted else []
         self.length_stats_ = None
-        if self.params.get("length_weight", 0) > 0 and self._texts:
+        if p.get("length_weight", 0) > 0 and self._texts:
             lengths = text_lengths(docs)
             std = lengths.std(axis=0)
             self.length_stats_ = np.stack([lengths.mean(axis=0), np.where(std > 0, std, 1.0)])
+        return texts, docs
 
     def _fact_blocks(self, docs: list[list[str]], texts: list[str]) -> list[sp.csr_matrix]:
         """The standardised text lengths (if fitted) and the decade one-hots (if weighted)."""

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys_embed.data.interactions import Interactions
-from recsys_embed.features.catalogue import token_onehots, token_vocabulary
+from recsys_embed.features.catalogue import token_onehots
 from recsys_embed.models import persist
 from recsys_embed.models.als import ALS
 from recsys_embed.models.foldin import implicit_least_squares
@@ -135,14 +135,7 @@ class TextMapALS(TextModel):
         p = self.params
         catalogue = self._catalogue(train)
         dense = self._fit_text(catalogue)
-        texts = [self._texts.get(i, "") for i in catalogue.ids.tolist()]
-        docs = self._docs(texts)
-        self.tokens_ = (
-            token_vocabulary(docs, p["token_min_items"])
-            if p["token_features"] and self._texts
-            else []
-        )
-        self._fit_lengths(docs)
+        texts, docs = self._fit_tokens_and_lengths(catalogue)
         features = self._features(dense, docs, texts)
         als = ALS(  # the package's ALS: implicit is imported only in models/als.py
             factors=p["factors"],
