@@ -18,7 +18,8 @@ NDCG@10 from the same evaluator, at MLlib's default regParam and alpha (0.1, 1),
 alpha 1 and 4, and at the MLlib equivalent of the package's ALS defaults. Then the package's ALS
 over a grid of regularizations (30 per alpha, interpolated in log regularization) gives, for each
 Spark setting, the factors c that would land within 0.005 of Spark's NDCG@10; and the
-norm-weighted mean counts at the mapped fit's factors, which c stands for.
+norm-weighted mean counts at the mapped fit's factors, which c stands for. Last, the package's
+``als-wr`` (MLlib's own objective) at exactly Spark's parameters, three seeds.
 
     nice -n 5 python evaluation/bench_spark.py batch [--users 1000000] [--items 50000] [--repeats 1]
     nice -n 5 python evaluation/bench_spark.py als
@@ -254,7 +255,11 @@ def run_als(args: argparse.Namespace) -> None:
     from recsys_embed.models.registry import create
     from recsys_embed.spark.als import fit_spark_als
     from recsys_embed.spark.data import from_local
-    from recsys_embed.spark.params import equivalent_ridge_scale, implicit_equivalent
+    from recsys_embed.spark.params import (
+        alswr_equivalent,
+        equivalent_ridge_scale,
+        implicit_equivalent,
+    )
     from recsys_embed.spark.session import get_session
 
     data = Path(
@@ -291,6 +296,9 @@ def run_als(args: argparse.Namespace) -> None:
             {**params, "weighting": "binary", "random_state": 0}, user_counts, item_counts
         )
         lm = create("als", **mapped, num_threads=0).fit(train)
+        exact = alswr_equivalent({**params, "weighting": "binary", "random_state": 0})
+        wr = [create("als-wr", **{**exact, "random_state": s}).fit(train) for s in (0, 1, 2)]
+        wr_ndcg = [ndcg(m) for m in wr]
         x2 = (lm.user_factors_.astype(np.float64) ** 2).sum(axis=1)
         y2 = (lm.item_factors_.astype(np.float64) ** 2).sum(axis=1)
         norm_weighted = np.sqrt(x2 @ user_counts / x2.sum() * (y2 @ item_counts / y2.sum()))
@@ -305,6 +313,8 @@ def run_als(args: argparse.Namespace) -> None:
                 lm.fit_seconds_,
                 ndcg(lm),
                 norm_weighted,
+                wr_ndcg,
+                float(np.median([m.fit_seconds_ or 0.0 for m in wr])),
             )
         )
     spark.stop()
@@ -333,13 +343,26 @@ def run_als(args: argparse.Namespace) -> None:
         "c at the package's solution |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---|---:|")
-    for reg, alpha, note, m, st, sn, lt, ln, nw in rows:
+    for reg, alpha, note, m, st, sn, lt, ln, nw, _, _ in rows:
         label = f"{reg:.3g}, {alpha:g}" + (f" ({note})" if note else "")
         print(
             f"| {label} | {m['regularization']:.2f}, {m['alpha']:g} | {st:.1f} | {sn:.4f} | "
             f"{lt:.1f} | {ln:.4f} | {sn - ln:+.4f} | {_within(grids[m['alpha']], sn, reg, 0.005)} | "
             f"{nw:.1f} |"
         )
+    print(
+        "\nThe package's `als-wr` (MLlib's objective: ridge regParam x each row's count, "
+        "confidence (1 + alpha) on binary data) at exactly Spark's parameters, seeds 0, 1, 2:\n"
+    )
+    print(
+        "| Spark regParam, alpha | Spark NDCG@10 | als-wr NDCG@10 (seeds 0 / 1 / 2) | "
+        "difference (Spark - als-wr mean) | als-wr fit s (median) |"
+    )
+    print("|---|---:|---|---:|---:|")
+    for reg, alpha, note, _, _, sn, _, _, _, wn, wt in rows:
+        label = f"{reg:.3g}, {alpha:g}" + (f" ({note})" if note else "")
+        seeds = " / ".join(f"{v:.4f}" for v in wn)
+        print(f"| {label} | {sn:.4f} | {seeds} | {sn - float(np.mean(wn)):+.4f} | {wt:.1f} |")
     print("\nThe package's ALS over the grid (regularization: NDCG@10):\n")
     for alpha, grid in grids.items():
         best = max(grid, key=lambda g: g[1])

@@ -23,6 +23,11 @@ class TestALS(ModelContract):
     params: ClassVar = {"factors": 8, "regularization": 1.0, "iterations": 10}
 
 
+class TestALSWR(ModelContract):
+    model_name = "als-wr"
+    params: ClassVar = {"factors": 8, "regularization": 0.05, "iterations": 10}
+
+
 class TestBPR(ModelContract):
     model_name = "bpr"
     params: ClassVar = {"factors": 8, "learning_rate": 0.05, "iterations": 200}
@@ -93,7 +98,8 @@ def test_every_registered_model_has_a_contract_subclass():
 
 def test_registry_errors_list_what_is_allowed():
     with pytest.raises(
-        ValueError, match=r"unknown model 'svd'; available: \['als', 'als-text-map', 'bpr'"
+        ValueError,
+        match=r"unknown model 'svd'; available: \['als', 'als-text-map', 'als-wr', 'bpr'",
     ):
         models.create("svd")
     with pytest.raises(ValueError, match=r"has no parameter\(s\) \['factor'\]; allowed: \['alpha'"):

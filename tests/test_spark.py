@@ -364,6 +364,7 @@ def test_spark_als_mapping_is_exact_and_model_serves_locally(spark, planted, tmp
     from recsys_embed.models.foldin import implicit_least_squares
     from recsys_embed.spark.als import fit_spark_als, save_spark_als
     from recsys_embed.spark.data import from_local
+    from recsys_embed.spark.params import implicit_equivalent
     from recsys_embed.spark.scoring import recommend_to_parquet
 
     reg, alpha = 0.05, 3.0
@@ -388,10 +389,18 @@ def test_spark_als_mapping_is_exact_and_model_serves_locally(spark, planted, tmp
     assert np.allclose(mapped, model.user_factors_, atol=2e-4, rtol=1e-3)
     assert not np.allclose(user_update(alpha, True), model.user_factors_, atol=1e-2)  # no offset
     assert not np.allclose(user_update(1.0 + alpha, False), model.user_factors_, atol=1e-2)
-    assert model.params["alpha"] == 1.0 + alpha
+    # saved as the package's als-wr with MLlib's objective: exact parameters, so its fold-in
+    # (regularization x the user's count) is MLlib's own user update
+    assert model.name == "als-wr" and model.params["alpha"] == 1.0 + alpha
+    assert model.params["regularization"] == reg
+    assert np.allclose(model.fold_in(planted.matrix), model.user_factors_, atol=2e-4, rtol=1e-3)
+    # the nearest package als (one constant ridge) for comparisons
     item_counts = np.bincount(planted.matrix.indices, minlength=planted.n_items)
     ridge = reg * np.sqrt((counts**2).sum() * (item_counts**2).sum()) / counts.sum()
-    assert model.params["regularization"] == pytest.approx(ridge, rel=1e-12)
+    params = {**model.spark_params_, "weighting": "binary"}
+    assert implicit_equivalent(params, counts, item_counts)["regularization"] == pytest.approx(
+        ridge, rel=1e-12
+    )
     # planted structure: each user's top items come from its own group
     ids, _ = model.recommend(["user00", "user01"], k=5)
     assert all(i < 20 for i in ids[0]) and all(i >= 20 for i in ids[1])
@@ -399,7 +408,7 @@ def test_spark_als_mapping_is_exact_and_model_serves_locally(spark, planted, tmp
     path = save_spark_als(model, tmp_path / "sals")
     loaded = load(path)
     manifest = json.loads((path / "manifest.json").read_text())
-    assert manifest["type"] == "als" and manifest["trained_on"]["params"]["alpha"] == alpha
+    assert manifest["type"] == "als-wr" and manifest["trained_on"]["params"]["alpha"] == alpha
     assert np.array_equal(
         loaded.recommend(planted.user_ids, k=5)[0], model.recommend(planted.user_ids, k=5)[0]
     )

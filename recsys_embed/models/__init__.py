@@ -1,6 +1,7 @@
 """Models behind one interface: ``create(name, **params)``, ``fit``, ``recommend``, ``save``."""
 
 from recsys_embed.models.als import ALS
+from recsys_embed.models.alswr import ALSWR
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.bpr import BPR
 from recsys_embed.models.ease import EASE
@@ -14,6 +15,7 @@ from recsys_embed.models.textmap import TextMapALS
 
 __all__ = [
     "ALS",
+    "ALSWR",
     "BPR",
     "EASE",
     "REGISTRY",

@@ -389,8 +389,9 @@ class Recommender(ABC):
         return to_output(frame, output)
 
     # ---- fold-in ----------------------------------------------------------------------------
-    def _fold_in_confidence(self, history: sp.csr_matrix) -> tuple[np.ndarray, float]:
-        """Confidence of each history entry, and the absolute ridge, for :meth:`fold_in`."""
+    def _fold_in_confidence(self, history: sp.csr_matrix) -> tuple[np.ndarray, float | np.ndarray]:
+        """Confidence of each history entry, and the absolute ridge (or one per history row),
+        for :meth:`fold_in`."""
         y = self._similarity_factors()
         reg = self.params["fold_in_regularization"] * float(np.mean(np.sum(y * y, axis=1)))
         return np.full(history.nnz, 1.0 + self.params["fold_in_alpha"]), reg

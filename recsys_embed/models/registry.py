@@ -9,6 +9,7 @@ from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import ConfigError, DataError
 from recsys_embed.models import persist
 from recsys_embed.models.als import ALS
+from recsys_embed.models.alswr import ALSWR
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.bpr import BPR
 from recsys_embed.models.bpr_uniform import UniformBPR
@@ -28,6 +29,7 @@ REGISTRY: dict[str, type[Recommender]] = {
     cls.name: cls
     for cls in (
         ALS,
+        ALSWR,
         BPR,
         UniformBPR,
         LightFM,

@@ -1,6 +1,7 @@
-"""ALS trained on Spark (MLlib, implicitPrefs) and turned into a package ``als`` model.
+"""ALS trained on Spark (MLlib, implicitPrefs) and turned into a package ``als-wr`` model.
 
-Parameters and their mapping to the package's ALS: :mod:`recsys_embed.spark.params`. A
+Parameters and their mapping to the package's ALS and ALS-WR: :mod:`recsys_embed.spark.params`.
+``als-wr`` minimises MLlib's objective, so the saved model's parameters are exact. A
 checkpoint directory is always set (:func:`recsys_embed.spark.session.get_session`): without it
 MLlib ALS dies of a StackOverflowError past ~20 iterations.
 """
@@ -20,10 +21,10 @@ from pyspark.sql import functions as F
 
 from recsys_embed.atomic import write_text
 from recsys_embed.data.idmap import IdMap
-from recsys_embed.models.als import ALS
+from recsys_embed.models.alswr import ALSWR
 from recsys_embed.models.params import check_params
 from recsys_embed.spark.data import SparkInteractions, _ids_of
-from recsys_embed.spark.params import SPARK_ALS_PARAMS, implicit_equivalent
+from recsys_embed.spark.params import SPARK_ALS_PARAMS, alswr_equivalent
 
 
 def fit_mllib(
@@ -71,11 +72,11 @@ def _dense(factors: DataFrame, n: int, dim: int) -> np.ndarray:
 
 def fit_spark_als(
     spark: SparkSession, train: SparkInteractions, params: dict[str, Any] | None = None
-) -> ALS:
-    """Train on Spark; return a fitted package :class:`ALS` (factors, id maps, seen items).
+) -> ALSWR:
+    """Train on Spark; return a fitted package :class:`ALSWR` (factors, id maps, seen items).
 
     The result serves locally (``recommend``, ``save`` / ``models.load``) and on Spark. Its
-    ``params`` are the implicit-convention equivalents; ``spark_params_`` keeps MLlib's.
+    ``params`` are the exact ``als-wr`` equivalents; ``spark_params_`` keeps MLlib's.
     """
     p = check_params("spark-als", SPARK_ALS_PARAMS, dict(params or {}))
     user_factors, item_factors, seconds = fit_mllib(spark, train, p)
@@ -85,9 +86,7 @@ def fit_spark_als(
         (np.ones(len(rows), np.float32), (rows, cols)), shape=(train.n_users, train.n_items)
     )
     seen.sum_duplicates()
-    user_counts = np.diff(seen.indptr)
-    item_counts = np.bincount(seen.indices, minlength=train.n_items)
-    model = ALS(**implicit_equivalent(p, user_counts, item_counts))
+    model = ALSWR(**alswr_equivalent(p))
     model._set_state(
         IdMap(_ids_of(train.users, "user", train.n_users), "user"),
         IdMap(_ids_of(train.items, "item", train.n_items), "item"),
@@ -102,8 +101,8 @@ def fit_spark_als(
     return model
 
 
-def save_spark_als(model: ALS, path: str | Path) -> Path:
-    """Save as a normal ``als`` model folder; the manifest also records the MLlib parameters."""
+def save_spark_als(model: ALSWR, path: str | Path) -> Path:
+    """Save as a normal ``als-wr`` model folder; the manifest also records MLlib's parameters."""
     out = model.save(path)
     manifest_path = Path(out) / "manifest.json"
     manifest = json.loads(manifest_path.read_text())

@@ -19,13 +19,14 @@ package's ``als`` (implicit's), derived from both sources:
   iff ``(X * (a / b) ** 0.25, Y * (b / a) ** 0.25)`` solves the other), so implicit's single
   constant loses nothing there: ``regularization = regParam * sqrt(sum n_u^2 * sum n_i^2) / nnz``.
 
-The mapping is not exact for a whole fit: per-row ridges shrink heavy users and popular items
-more than any constant does, and MLlib's NDCG@10 changes less with regParam than implicit's with
-its constant. On MovieLens 100K (evaluation/README.md, "ALS on Spark") the two differ by 0.006
-to 0.014, and no constant factor puts regParam 0.1 and 0.2 (alpha 1) both within 0.005.
-A Spark-trained ALS is saved as a package ``als`` model with these parameters; its
-``regularization`` is used only by fold-in of new users, where MLlib itself would take
-``regParam`` x that user's count.
+The mapping to ``als`` is not exact for a whole fit: per-row ridges shrink heavy users and
+popular items more than any constant does, and MLlib's NDCG@10 changes less with regParam than
+implicit's with its constant. On MovieLens 100K (evaluation/README.md, "ALS on Spark") the two
+differ by 0.006 to 0.014, and no constant factor puts regParam 0.1 and 0.2 (alpha 1) both
+within 0.005. The package's ``als-wr`` (:mod:`recsys_embed.models.alswr`) minimises MLlib's
+objective itself: ``regularization = regParam``, ``alpha = 1 + alpha_spark``
+(:func:`alswr_equivalent`). A Spark-trained ALS is saved as an ``als-wr`` model with these
+parameters, so its fold-in of new users is MLlib's own user update.
 """
 
 from __future__ import annotations
@@ -72,6 +73,19 @@ def equivalent_ridge_scale(user_counts: np.ndarray, item_counts: np.ndarray) -> 
             f"{users.sum():g}, items {items.sum():g}"
         )
     return float(np.sqrt(np.dot(users, users) * np.dot(items, items)) / nnz)
+
+
+def alswr_equivalent(params: dict[str, Any]) -> dict[str, Any]:
+    """The package ``als-wr`` parameters of ``spark-als`` ones: the same objective on binary
+    input (``alpha + 1``; with raw weights MLlib's ``1 + alpha * r`` has no exact match)."""
+    return {
+        "factors": params["factors"],
+        "regularization": float(params["regularization"]),
+        "alpha": 1.0 + float(params["alpha"]),
+        "iterations": params["iterations"],
+        "weighting": params["weighting"],
+        "random_state": params["random_state"],
+    }
 
 
 def implicit_equivalent(
