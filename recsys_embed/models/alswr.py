@@ -7,8 +7,8 @@ user's items, 0 with confidence 1 elsewhere, and a ridge of ``regularization * n
 instead, so the two only approximately match (``recsys_embed.spark.params``); this model is the
 exact local counterpart of ``spark-als``: with ``alpha = 1 + alpha_spark`` on binary data and
 ``regularization = regParam`` it minimises the same function. Each half-step solves every row
-exactly (numba, a Cholesky-free ``np.linalg.solve`` of the k x k normal equations); items are
-updated first, then users, as MLlib does, so the final user vectors are the exact solution
+exactly (numba: ``np.linalg.solve`` of the row's k x k normal equations); items are updated
+first, then users, as MLlib does, so the final user vectors are the exact solution
 against the final item vectors (and fold-in of a training user reproduces it).
 """
 
