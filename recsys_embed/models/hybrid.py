@@ -8,7 +8,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys_embed.data.interactions import Interactions
-from recsys_embed.features.catalogue import token_onehots
 from recsys_embed.features.codes import sparse_codes, spherical_kmeans
 from recsys_embed.models import persist
 from recsys_embed.models.base import FOLD_IN_PARAMS
@@ -122,10 +121,7 @@ class LightFMHybrid(TextModel):
             text = sparse_codes(text, self.centroids_, p["text_top_m"] or 4)
         else:
             text = top_m(text, p["text_top_m"])
-        blocks = [sp.csr_matrix(text * p["text_weight"])]
-        if self.tokens_:
-            blocks.append(token_onehots(docs, self.tokens_) * p["token_weight"])
-        blocks += self._fact_blocks(docs, texts)
+        blocks = self._feature_blocks(text, docs, texts)
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ from recsys_embed.features.catalogue import (
     item_docs,
     text_by_id,
     text_lengths,
+    token_onehots,
     token_vocabulary,
     word_vectors,
 )
@@ -207,15 +208,21 @@ class TextModel(Recommender):
             self.length_stats_ = np.stack([lengths.mean(axis=0), np.where(std > 0, std, 1.0)])
         return texts, docs
 
-    def _fact_blocks(self, docs: list[list[str]], texts: list[str]) -> list[sp.csr_matrix]:
-        """The standardised text lengths (if fitted) and the decade one-hots (if weighted)."""
-        blocks = []
+    def _feature_blocks(
+        self, dense: np.ndarray, docs: list[list[str]], texts: list[str]
+    ) -> list[sp.csr_matrix]:
+        """A hybrid's item feature blocks: ``dense`` x ``text_weight``, the token one-hots (if
+        fitted) x ``token_weight``, the standardised text lengths (if fitted) and the decade
+        one-hots (if weighted)."""
+        p = self.params
+        blocks = [sp.csr_matrix(dense * p["text_weight"])]
+        if self.tokens_:
+            blocks.append(token_onehots(docs, self.tokens_) * p["token_weight"])
         if self.length_stats_ is not None:
             mean, std = self.length_stats_
-            weight = self.params["length_weight"]
-            blocks.append(sp.csr_matrix((text_lengths(docs) - mean) / std * weight))
-        if self.params.get("year_weight", 0) > 0:
-            blocks.append(decade_onehots(texts) * self.params["year_weight"])
+            blocks.append(sp.csr_matrix((text_lengths(docs) - mean) / std * p["length_weight"]))
+        if p.get("year_weight", 0) > 0:
+            blocks.append(decade_onehots(texts) * p["year_weight"])
         return blocks
 
     # ---- the content term ----------------------------------------------------------------

@@ -20,7 +20,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys_embed.data.interactions import Interactions
-from recsys_embed.features.catalogue import token_onehots
 from recsys_embed.models import persist
 from recsys_embed.models.als import ALS
 from recsys_embed.models.foldin import implicit_least_squares
@@ -124,11 +123,7 @@ class TextMapALS(TextModel):
     def _features(
         self, dense: np.ndarray, docs: list[list[str]], texts: list[str]
     ) -> sp.csr_matrix:
-        p = self.params
-        blocks = [sp.csr_matrix(dense * p["text_weight"])]
-        if self.tokens_:
-            blocks.append(token_onehots(docs, self.tokens_) * p["token_weight"])
-        blocks += self._fact_blocks(docs, texts)
+        blocks = self._feature_blocks(dense, docs, texts)
         return sp.hstack(blocks, format="csr", dtype=np.float64)
 
     def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
