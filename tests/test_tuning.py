@@ -233,7 +233,7 @@ def test_search_space_from_the_registry_and_overrides():
     ints = [space["factors"].sample(rng) for _ in range(200)]
     assert all(isinstance(v, int) for v in ints)
     assert search_space("lightfm", overrides={"loss": ["warp"]})["loss"].choices == ("warp",)
-    assert "tuned over [25.0, 120.0] (log scale)" in models.describe("als")
+    assert "tuned over [20.0, 100.0] (log scale)" in models.describe("als")
     with pytest.raises(ConfigError, match="no parameter"):
         search_space("als", overrides={"factor": [1, 2]})
     with pytest.raises(ConfigError, match="both fixed and searched"):
