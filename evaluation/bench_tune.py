@@ -37,7 +37,7 @@ HEADER = """# `recsys-embed tune` on a generated MovieLens 1M-shaped log
 
 The tuning issue's budget is 16 trials within 7 minutes (420 s) on this 2-core machine. The log
 (6,040 users, 3,706 items, 1,000,209 rows) and the protocol are described in
-`evaluation/bench_tune.py`; times are wall-clock seconds, one thread per fit, the machine idle.
+`evaluation/bench_tune.py`; times are wall-clock seconds, one thread per fit.
 
 """
 
