@@ -23,11 +23,11 @@ def implicit_least_squares(
 ) -> np.ndarray:
     """Solve Hu, Koren & Volinsky's (2008) implicit least squares for each history row.
 
-        Preference 1 with confidence ``confidence`` (aligned with ``history.data``) on the user's
-        items, preference 0 with confidence 1 elsewhere, ridge ``regularization`` (one for all rows,
-    or one per row). The fixed column
-        stays 1; its item column holds item biases, which are subtracted from the targets. With
-        ALS's own confidence and ridge this is exactly ALS's user update.
+    Preference 1 with confidence ``confidence`` (aligned with ``history.data``) on the user's
+    items, preference 0 with confidence 1 elsewhere, ridge ``regularization`` (one for all rows,
+    or one per row). The fixed column stays 1; its item column holds item biases, which are
+    subtracted from the targets. With ALS's own confidence and ridge this is exactly ALS's user
+    update.
     """
     full = item_factors.astype(np.float64)
     out = out_fixed(history.shape[0], full.shape[1], fixed_column)

@@ -94,14 +94,8 @@ def implicit_equivalent(
     """The package ``als`` parameters that match ``spark-als`` ones on a train matrix whose
     users and items have ``user_counts`` and ``item_counts`` entries (module docstring)."""
     scale = equivalent_ridge_scale(user_counts, item_counts)
-    return {
-        "factors": params["factors"],
-        "regularization": float(params["regularization"]) * scale,
-        "alpha": 1.0 + float(params["alpha"]),
-        "iterations": params["iterations"],
-        "weighting": params["weighting"],
-        "random_state": params["random_state"],
-    }
+    exact = alswr_equivalent(params)  # the same keys; only the ridge differs
+    return {**exact, "regularization": exact["regularization"] * scale}
 
 
 def spark_vocabulary(vocab: Vocabulary) -> Vocabulary:
