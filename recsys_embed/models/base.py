@@ -24,10 +24,10 @@ from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import ConfigError, DataError, FitError, NotFittedError
 from recsys_embed.memory import check_memory, dense_scores_bytes
 from recsys_embed.models import persist
-from recsys_embed.models.foldin import implicit_least_squares, out_fixed
+from recsys_embed.models.foldin import history_matrix, implicit_least_squares, out_fixed
 from recsys_embed.models.frames import Output, check_output, to_output, top_lists_frame
 from recsys_embed.models.params import Param, check_params, reject_unknown
-from recsys_embed.models.topk import mask_rows, topk
+from recsys_embed.models.topk import cosine_topk, mask_rows, topk
 from recsys_embed.progress import counter, progress
 
 FOLD_IN_PARAMS = {
@@ -359,29 +359,10 @@ class Recommender(ABC):
         query = as_id_array(item_ids)
         idx = self.item_map_.indices(query)
         vecs = self._similarity_factors()
-        norms = np.linalg.norm(vecs, axis=1)
-        unit = vecs / np.where(norms > 0, norms, 1)[:, None]
         cand = self._candidate_idx(items)
-        pool = unit if cand is None else unit[cand]
-        top_parts, val_parts = [], []
         step = 1024
         self._check_dense(min(step, len(idx)), cand, "similar_items: a block of similarities")
-        for s in range(0, len(idx), step):
-            block = idx[s : s + step]
-            sims = unit[block] @ pool.T
-            pos = np.arange(len(block))
-            self_col = block if cand is None else np.searchsorted(cand, block)
-            own = (self_col < pool.shape[0]) & ((cand is None) or np.isin(block, cand))
-            sims[pos[own], self_col[own]] = -np.inf
-            top, vals = topk(sims, k)
-            if cand is not None:
-                top = cand[top]
-            top[np.isneginf(vals)] = -1
-            top_parts.append(top)
-            val_parts.append(vals)
-        width = min(k, pool.shape[0])
-        top = np.vstack(top_parts) if top_parts else np.zeros((0, width), np.int64)
-        vals = np.vstack(val_parts) if val_parts else np.zeros((0, width), np.float32)
+        top, vals = cosine_topk(vecs, idx, k, cand, step)
         similar, scores = self._external_items(top, k), self._pad_scores(vals, k)
         if output == "arrays":
             return similar, scores
@@ -439,38 +420,14 @@ class Recommender(ABC):
         self._require_fitted()
         k = self._check_k(k)
         check_output(output)
-        user_ids = np.arange(len(histories))
-        if isinstance(histories, Mapping):
-            user_ids = as_id_array(list(histories.keys()))
-            histories = list(histories.values())
-        rows, cols, vals = [], [], []
-        unknown = 0
-        for j, hist in enumerate(histories):
-            idx = self.item_map_.indices(as_id_array(hist), missing="mask")
-            w = np.ones(len(idx)) if weights is None else np.asarray(weights[j], dtype=np.float64)
-            if len(w) != len(idx):
-                raise ConfigError(f"weights[{j}] has {len(w)} values for {len(idx)} items")
-            unknown += int((idx < 0).sum())
-            rows.append(np.full(int((idx >= 0).sum()), j))
-            cols.append(idx[idx >= 0])
-            vals.append(w[idx >= 0])
-        self.last_unknown_history_items_ = unknown
-        history = sp.csr_matrix(
-            (
-                np.concatenate(vals or [np.zeros(0)]),
-                (
-                    np.concatenate(rows or [np.zeros(0, int)]),
-                    np.concatenate(cols or [np.zeros(0, int)]),
-                ),
-            ),
-            shape=(len(histories), self.item_factors_.shape[0]),
+        user_ids, history, self.last_unknown_history_items_ = history_matrix(
+            histories, weights, self.item_map_
         )
-        history.sum_duplicates()
         cand = self._candidate_idx(items)
-        self._check_dense(min(chunk_size, len(histories)), cand, "recommend_for_history")
-        out_idx = np.full((len(histories), k), -1, dtype=np.int64)
-        out_val = np.full((len(histories), k), -np.inf, dtype=np.float32)
-        for s in range(0, len(histories), chunk_size):
+        self._check_dense(min(chunk_size, history.shape[0]), cand, "recommend_for_history")
+        out_idx = np.full((history.shape[0], k), -1, dtype=np.int64)
+        out_val = np.full((history.shape[0], k), -np.inf, dtype=np.float32)
+        for s in range(0, history.shape[0], chunk_size):
             block = history[s : s + chunk_size]
             scores = self.score_vectors(self.fold_in(block), cand)
             idx, sc = self.rank_scores(scores, k, block if exclude_seen else None, cand)

@@ -2,8 +2,53 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
+
+from recsys_embed.data.idmap import IdMap, as_id_array
+from recsys_embed.errors import ConfigError
+
+
+def history_matrix(
+    histories: Sequence[Any] | Mapping[Any, Any],
+    weights: Sequence[Any] | None,
+    item_map: IdMap,
+) -> tuple[np.ndarray, sp.csr_matrix, int]:
+    """``(user_ids, history, unknown)`` of new users' item histories.
+
+    ``history`` is (n_users x len(item_map)), duplicates summed, ``weights[j]`` aligned with
+    ``histories[j]`` (1 without weights); item ids not in ``item_map`` are left out and counted
+    in ``unknown``. ``user_ids``: the keys of a mapping, else the positions 0..n-1.
+    """
+    user_ids = np.arange(len(histories))
+    if isinstance(histories, Mapping):
+        user_ids = as_id_array(list(histories.keys()))
+        histories = list(histories.values())
+    rows, cols, vals = [], [], []
+    unknown = 0
+    for j, hist in enumerate(histories):
+        idx = item_map.indices(as_id_array(hist), missing="mask")
+        w = np.ones(len(idx)) if weights is None else np.asarray(weights[j], dtype=np.float64)
+        if len(w) != len(idx):
+            raise ConfigError(f"weights[{j}] has {len(w)} values for {len(idx)} items")
+        known = idx >= 0
+        unknown += int((~known).sum())
+        rows.append(np.full(int(known.sum()), j))
+        cols.append(idx[known])
+        vals.append(w[known])
+    none = [np.zeros(0, int)]
+    history = sp.csr_matrix(
+        (
+            np.concatenate(vals or [np.zeros(0)]),
+            (np.concatenate(rows or none), np.concatenate(cols or none)),
+        ),
+        shape=(len(histories), len(item_map)),
+    )
+    history.sum_duplicates()
+    return user_ids, history, unknown
 
 
 def out_fixed(n: int, dim: int, fixed_column: int | None) -> np.ndarray:

@@ -92,3 +92,38 @@ def mask_rows(scores: np.ndarray, rows: sp.csr_matrix, col_pos: np.ndarray | Non
         c = col_pos[c]
         r, c = r[c >= 0], c[c >= 0]
     scores[r, c] = -np.inf
+
+
+def cosine_topk(
+    vectors: np.ndarray,
+    query_idx: np.ndarray,
+    k: int,
+    candidates: np.ndarray | None = None,
+    step: int = 1024,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` rows of ``vectors`` most cosine-similar to each row in ``query_idx``, the
+    query itself excluded: indices (``-1`` padded) and similarities (``-inf`` padded), each
+    (len(query_idx) x min(k, pool)). ``candidates``: sorted row indices to rank among (the
+    pool); ``step`` queries at a time. Zero vectors have similarity 0 to everything.
+    """
+    norms = np.linalg.norm(vectors, axis=1)
+    unit = vectors / np.where(norms > 0, norms, 1)[:, None]
+    pool = unit if candidates is None else unit[candidates]
+    top_parts, val_parts = [], []
+    for s in range(0, len(query_idx), step):
+        block = query_idx[s : s + step]
+        sims = unit[block] @ pool.T
+        pos = np.arange(len(block))
+        self_col = block if candidates is None else np.searchsorted(candidates, block)
+        own = (self_col < pool.shape[0]) & ((candidates is None) or np.isin(block, candidates))
+        sims[pos[own], self_col[own]] = -np.inf
+        top, vals = topk(sims, k)
+        if candidates is not None:
+            top = candidates[top]
+        top[np.isneginf(vals)] = -1
+        top_parts.append(top)
+        val_parts.append(vals)
+    width = min(k, pool.shape[0])
+    top = np.vstack(top_parts) if top_parts else np.zeros((0, width), np.int64)
+    vals = np.vstack(val_parts) if val_parts else np.zeros((0, width), np.float32)
+    return top, vals
