@@ -507,11 +507,13 @@ def test_checkpoints_and_the_pruner():
         ("bpr", {"iterations": 6, "factors": 8}),
         ("bpr-uniform", {"epochs": 6, "factors": 8}),
         ("lightfm", {"epochs": 6, "no_components": 8}),
+        ("lightfm-hybrid", {"epochs": 6, "no_components": 8, "identity": True}),
     ],
 )
 def test_the_epoch_hook_sees_the_fit_and_changes_nothing(data, name, params):
     train, _ = data
-    plain = models.create(name, **params).fit(train)
+    text = {i: f"group{i // 30} word{i % 7}" for i in range(120)}  # read by the hybrid only
+    plain = models.create(name, **params).fit(train, text)
     seen = []
 
     class Hook:
@@ -523,7 +525,7 @@ def test_the_epoch_hook_sees_the_fit_and_changes_nothing(data, name, params):
 
     watched = models.create(name, **params)
     watched.epoch_hook = Hook()
-    watched.fit(train)
+    watched.fit(train, text)
     assert [e for e, _ in seen] == [2, 5]
     np.testing.assert_array_equal(plain.item_factors_, watched.item_factors_)
     assert not np.allclose(seen[0][1], watched.item_factors_)  # epoch 2 is not the end

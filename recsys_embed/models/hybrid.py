@@ -78,6 +78,7 @@ class LightFMHybrid(TextModel):
 
     name = "lightfm-hybrid"
     fixed_user_column = -1
+    epoch_param = "epochs"
     PARAMS: ClassVar[dict[str, Param]] = {
         **{k: v for k, v in LightFM.PARAMS.items() if k not in FOLD_IN_PARAMS},
         "no_components": Param(32, int, "latent dimensions", minimum=1, search=(16, 256, "log")),
@@ -153,14 +154,28 @@ class LightFMHybrid(TextModel):
             (np.ones(train.nnz, np.float32), (train.user_idx, train.item_idx)),
             shape=(train.n_users, n_items),
         )
-        model = fit_lightfm(p, interactions, features, self._show_progress, "lightfm-hybrid")
+
+        def on_epoch(epoch: int, fitted: Any) -> None:
+            self._epoch_done(
+                train, epoch, lambda: self._fitted_vectors(fitted, features, train, text)
+            )
+
+        hook = on_epoch if self.epoch_hook is not None else None
+        model = fit_lightfm(
+            p, interactions, features, self._show_progress, "lightfm-hybrid", on_epoch=hook
+        )
         self._lightfm, self._item_features = model, features  # for equivalence checks; not saved
         n_side = side.shape[1]
         self.side_embeddings_ = np.asarray(model.item_embeddings[-n_side:], dtype=np.float32)
         self.side_biases_ = np.asarray(model.item_biases[-n_side:], dtype=np.float32)
+        return self._fitted_vectors(model, features, train, text)
+
+    def _fitted_vectors(
+        self, model: Any, features: sp.csr_matrix, train: Interactions, text: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """[p_u, w * unit(mean text), b_u, 1] . [q_i, t_i, 1, b_i]: LightFM's + w * text-knn's."""
         users, items = folded_factors(model, features)
-        # [p_u, w * unit(mean text), b_u, 1] . [q_i, t_i, 1, b_i]: LightFM's + w * text-knn's
-        return self._add_content(users, items, train.matrix, text, at=p["no_components"])
+        return self._add_content(users, items, train.matrix, text, at=self.params["no_components"])
 
     def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
         """The base fold-in (see :meth:`Recommender.fold_in`) on LightFM's part of the item
