@@ -112,6 +112,11 @@ SEEDS: dict[str, list[dict[str, Any]]] = {
     # the best of the ML-100K grid (per-item carve)
     "bpr-uniform": [{"factors": 128, "learning_rate": 0.02, "regularization": 0.02, "epochs": 400}],
     "lightfm": [{"no_components": 64, "learning_rate": 0.02, "max_sampled": 30, "epochs": 40}],
+    # LightFM's, for hybrids with an identity block on warm data (the hybrid's defaults are
+    # sized for cold items: evaluation/results/warm_hybrid_blocks.md)
+    "lightfm-hybrid": [
+        {"no_components": 64, "learning_rate": 0.02, "max_sampled": 30, "epochs": 40}
+    ],
 }
 
 
