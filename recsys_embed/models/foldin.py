@@ -39,11 +39,11 @@ def history_matrix(
         rows.append(np.full(int(known.sum()), j))
         cols.append(idx[known])
         vals.append(w[known])
-    none = [np.zeros(0, int)]
+    no_idx = [np.zeros(0, int)]  # no histories at all
     history = sp.csr_matrix(
         (
             np.concatenate(vals or [np.zeros(0)]),
-            (np.concatenate(rows or none), np.concatenate(cols or none)),
+            (np.concatenate(rows or no_idx), np.concatenate(cols or no_idx)),
         ),
         shape=(len(histories), len(item_map)),
     )

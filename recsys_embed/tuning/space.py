@@ -98,6 +98,9 @@ def search_space(
     return space
 
 
+# the best of LightFM's ML-100K grid (per-item carve)
+_LIGHTFM_SEED = {"no_components": 64, "learning_rate": 0.02, "max_sampled": 30, "epochs": 40}
+
 # Known-good settings tried right after the defaults (trial 1, ...), where their parameters are
 # searched: the best of the validation grids in evaluation/results/tuning_grids.md (never test).
 SEEDS: dict[str, list[dict[str, Any]]] = {
@@ -111,12 +114,10 @@ SEEDS: dict[str, list[dict[str, Any]]] = {
     ],
     # the best of the ML-100K grid (per-item carve)
     "bpr-uniform": [{"factors": 128, "learning_rate": 0.02, "regularization": 0.02, "epochs": 400}],
-    "lightfm": [{"no_components": 64, "learning_rate": 0.02, "max_sampled": 30, "epochs": 40}],
+    "lightfm": [_LIGHTFM_SEED],
     # LightFM's, for hybrids with an identity block on warm data (the hybrid's defaults are
     # sized for cold items: evaluation/results/warm_hybrid_blocks.md)
-    "lightfm-hybrid": [
-        {"no_components": 64, "learning_rate": 0.02, "max_sampled": 30, "epochs": 40}
-    ],
+    "lightfm-hybrid": [_LIGHTFM_SEED],
 }
 
 
