@@ -72,3 +72,20 @@ def spawn(script: str, case: str, repeats: int, extra: list[str] | None = None) 
 def machine() -> str:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return f"{platform.machine()}, {cores} cores, Python {platform.python_version()}"
+
+
+def report_main(
+    doc: str, validation: Callable[[], list[str]], seeds: Callable[[], list[str]]
+) -> None:
+    """The command line of a validation study with a ``--seeds`` test-spread mode: print the
+    chosen report's markdown lines and write them to ``--out``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--seeds", action="store_true", help="test spread of the chosen setting")
+    args = parser.parse_args()
+    text = "\n".join(seeds() if args.seeds else validation()) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text)

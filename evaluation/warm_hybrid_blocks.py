@@ -23,7 +23,6 @@ a choice already made; it chooses nothing.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -35,6 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 if "RECSYS_EMBED_DATA" not in os.environ and (ROOT.parent / "shared" / "datasets").is_dir():
     os.environ["RECSYS_EMBED_DATA"] = str(ROOT.parent / "shared" / "datasets")
+
+import benchlib  # noqa: E402
 
 from recsys_embed.data import splits  # noqa: E402
 from recsys_embed.data.movielens import load_dataset  # noqa: E402
@@ -123,17 +124,7 @@ def seed_spread() -> list[str]:
     return lines
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--seeds", action="store_true", help="test spread of the chosen setting")
-    args = parser.parse_args()
-    if args.seeds:
-        text = "\n".join(seed_spread()) + "\n"
-        print(text)
-        if args.out:
-            args.out.write_text(text)
-        return
+def validation_report() -> list[str]:
     lines = [
         "# Item metadata for LightFM on warm catalogues (validation only)",
         "",
@@ -147,11 +138,8 @@ def main() -> None:
         lines.append("|---|---:|---:|---:|")
         for label, mean, sd, sec in rows:
             lines.append(f"| {label} | {mean:.4f} ({sd:.4f}) | {mean - base:+.4f} | {sec:.1f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    return lines
 
 
 if __name__ == "__main__":
-    main()
+    benchlib.report_main(__doc__, validation_report, seed_spread)

@@ -79,6 +79,16 @@ class TestEASE(ModelContract):
     params: ClassVar = {"l2": 5.0}
 
 
+class TestBlend(ModelContract):
+    model_name = "blend"
+    params: ClassVar = {
+        "models": [
+            {"type": "als", "factors": 8, "regularization": 1.0, "iterations": 10},
+            {"type": "lightfm-hybrid", "no_components": 8, "epochs": 30, "word2vec_dim": 8},
+        ]
+    }
+
+
 class TestPopularity(ModelContract):
     model_name = "popularity"
     margin = 0.0  # it is the baseline itself
@@ -99,7 +109,7 @@ def test_every_registered_model_has_a_contract_subclass():
 def test_registry_errors_list_what_is_allowed():
     with pytest.raises(
         ValueError,
-        match=r"unknown model 'svd'; available: \['als', 'als-text-map', 'als-wr', 'bpr'",
+        match=r"unknown model 'svd'; available: \['als', 'als-text-map', 'als-wr', 'blend', 'bpr'",
     ):
         models.create("svd")
     with pytest.raises(ValueError, match=r"has no parameter\(s\) \['factor'\]; allowed: \['alpha'"):
@@ -119,6 +129,7 @@ def test_load_needs_neither_implicit_nor_lightfm(tmp_path):
         ("als", {"factors": 4, "iterations": 2}),
         ("lightfm", {"no_components": 4, "epochs": 2}),
         ("lightfm-hybrid", {"no_components": 4, "epochs": 2, "word2vec_dim": 4}),
+        ("blend", {"models": [{"type": "als", "factors": 4}, {"type": "lightfm", "epochs": 2}]}),
     ):
         path = fit(models.create(name, **params), planted()).save(tmp_path / name)
         code = (

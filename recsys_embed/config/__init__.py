@@ -183,6 +183,8 @@ def _toml_value(value: Any) -> str:
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, Path):
         return _toml_value(str(value))
+    if isinstance(value, dict):  # an inline table (a blend's member models)
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise ConfigError(f"cannot write {type(value).__name__} to TOML")
 
 

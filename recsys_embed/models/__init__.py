@@ -3,6 +3,7 @@
 from recsys_embed.models.als import ALS
 from recsys_embed.models.alswr import ALSWR
 from recsys_embed.models.base import Recommender
+from recsys_embed.models.blend import Blend
 from recsys_embed.models.bpr import BPR
 from recsys_embed.models.ease import EASE
 from recsys_embed.models.hybrid import LightFMHybrid
@@ -19,6 +20,7 @@ __all__ = [
     "BPR",
     "EASE",
     "REGISTRY",
+    "Blend",
     "LightFM",
     "LightFMHybrid",
     "Popularity",

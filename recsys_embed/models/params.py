@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,8 @@ class Param:
     values. Floats must be finite. Ints are bounded by ``maximum``, else by :data:`SANE_MAX` for
     loop counts and sizes, else by the C ``int`` range the fitting libraries take.
     ``search`` is the tuning range ``(low, high, "log" | "linear")`` or a tuple of choices.
+    ``validate(name, value)`` checks what a type cannot (a list's contents) and returns the
+    value to keep; it raises :class:`ConfigError`.
     """
 
     default: Any
@@ -41,6 +44,7 @@ class Param:
     nullable: bool = False
     search: tuple[Any, ...] | None = None
     maximum: float | None = None
+    validate: Callable[[str, Any], Any] | None = None
 
     def upper(self, name: str) -> float | None:
         if self.maximum is not None or self.kind is not int:
@@ -87,7 +91,7 @@ class Param:
             bad, extra = True, f" and <= {upper}"
         if bad:
             raise ConfigError(f"{name} must be {self.describe(name)}{extra}, got {value!r}")
-        return value
+        return value if self.validate is None else self.validate(name, value)
 
 
 def reject_unknown(model: str, specs: dict[str, Param], values: dict[str, Any]) -> None:

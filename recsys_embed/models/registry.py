@@ -8,39 +8,15 @@ from typing import Any
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import ConfigError, DataError
 from recsys_embed.models import persist
-from recsys_embed.models.als import ALS
-from recsys_embed.models.alswr import ALSWR
 from recsys_embed.models.base import Recommender
-from recsys_embed.models.bpr import BPR
-from recsys_embed.models.bpr_uniform import UniformBPR
-from recsys_embed.models.ease import EASE
-from recsys_embed.models.hybrid import LightFMHybrid
-from recsys_embed.models.lightfm import LightFM
+from recsys_embed.models.blend import Blend
+from recsys_embed.models.kinds import SINGLE
 from recsys_embed.models.params import check_params
 from recsys_embed.models.persist import library_versions
-from recsys_embed.models.popularity import Popularity
-from recsys_embed.models.random import Random
-from recsys_embed.models.textknn import TextKNN
-from recsys_embed.models.textmap import TextMapALS
 
 __all__ = ["REGISTRY", "create", "describe", "fit", "library_versions", "load", "model_class"]
 
-REGISTRY: dict[str, type[Recommender]] = {
-    cls.name: cls
-    for cls in (
-        ALS,
-        ALSWR,
-        BPR,
-        UniformBPR,
-        LightFM,
-        Popularity,
-        Random,
-        LightFMHybrid,
-        TextKNN,
-        TextMapALS,
-        EASE,
-    )
-}
+REGISTRY: dict[str, type[Recommender]] = {**SINGLE, Blend.name: Blend}
 
 
 def model_class(name: str) -> type[Recommender]:

@@ -94,7 +94,8 @@ def search_space(
             p.check(name, p.kind(v) if p.kind is int else v)
         space[name] = dim
     if not space:
-        raise ConfigError(f"model {model!r} has no parameter left to search")
+        hint = "; tune its member models, then blend their settings" if model == "blend" else ""
+        raise ConfigError(f"model {model!r} has no parameter left to search{hint}")
     return space
 
 
