@@ -58,6 +58,9 @@ def test_suite_smoke_run_writes_every_protocol(tmp_path):
         if "kept the defaults" in tuned[-1]:
             assert tuned[1:5] == defaults[1:5]
         assert f"- {model} (tuned) vs defaults: ndcg@10" in ms
+    blend = row(ms, "als+lightfm-meta (tuned)")
+    assert blend[-1] == "blend of the als and lightfm-meta rows, equal weights, no refit"
+    assert "- als+lightfm-meta (tuned) vs defaults: ndcg@10" in ms
     assert float(row(recbole, "ease (defaults)")[2]) > 0.292  # beats published BPR
     # LightFM's example settings, train items ranked: published P@10 0.11, AUC 0.90
     example = row(lightfm, "warp-example")
