@@ -22,6 +22,7 @@ from recsys_embed.errors import ConfigError, DataError
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.kinds import SINGLE
 from recsys_embed.models.params import Param, check_params
+from recsys_embed.models.topk import unit_rows
 
 NAME = "blend"
 # ALS beside LightFM on item metadata (identity and token one-hots, LightFM's known-good sizes):
@@ -46,6 +47,12 @@ DEFAULT_MEMBERS = [
 
 def _member_params(spec: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in spec.items() if k not in ("type", "weight")}
+
+
+def _shares(specs: list[dict[str, Any]]) -> np.ndarray:
+    """Each member's ``weight`` (default 1) as a share of their sum."""
+    weights = np.array([float(s.get("weight", 1.0)) for s in specs])
+    return weights / weights.sum()
 
 
 def _create(spec: dict[str, Any]) -> Recommender:
@@ -192,11 +199,9 @@ class Blend(Recommender):
         self._catalogue_ = _union(trained, [m.item_map_ for m in members])
         self.members_ = members
         self.positions_ = [self._catalogue_.indices(m.item_map_.ids) for m in members]
-        weights = np.array([float(s.get("weight", 1.0)) for s in self.params["models"]])
         spread = np.array([score_spread(m.user_factors_, m.item_factors_) for m in members])
-        self.scales_ = (weights / weights.sum() / np.where(spread > 0, spread, 1.0)).astype(
-            np.float32
-        )
+        shares = _shares(self.params["models"])
+        self.scales_ = (shares / np.where(spread > 0, spread, 1.0)).astype(np.float32)
         return self._join(len(self._catalogue_))
 
     def _catalogue(self, train: Interactions) -> IdMap:
@@ -223,14 +228,12 @@ class Blend(Recommender):
 
     def _similarity_factors(self) -> np.ndarray:
         """Unit member vectors times the root of each weight share: cosines average by weight."""
-        shares = np.array([float(s.get("weight", 1.0)) for s in self.params["models"]])
-        shares /= shares.sum()
+        shares = _shares(self.params["models"])
         blocks = []
         for share, m, pos in zip(shares, self.members_, self.positions_, strict=True):
-            vecs = m._similarity_factors()
-            norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-            block = np.zeros((len(self.item_map_), vecs.shape[1]), dtype=np.float32)
-            block[pos] = np.sqrt(share) * vecs / np.where(norms > 0, norms, 1.0)
+            unit = unit_rows(m._similarity_factors())
+            block = np.zeros((len(self.item_map_), unit.shape[1]), dtype=np.float32)
+            block[pos] = np.sqrt(share) * unit
             blocks.append(block)
         return np.hstack(blocks)
 

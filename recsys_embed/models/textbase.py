@@ -29,6 +29,7 @@ from recsys_embed.features.vectors import FORMATS, WordVectors
 from recsys_embed.models import persist
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.params import Param
+from recsys_embed.models.topk import unit_rows
 
 TEXT_PARAMS = {
     "vectors": Param(
@@ -84,12 +85,6 @@ def content_param(default: float) -> Param:
         "item's) added to the model's score",
         minimum=0,
     )
-
-
-def unit_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (zero rows stay 0)."""
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.where(norms > 0, norms, 1.0)
 
 
 def text_profiles(history: sp.spmatrix, text: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Exact top-k selection with a documented tie-break, and seen-item masking."""
+"""Exact top-k selection with a documented tie-break, seen-item masking, cosine neighbours."""
 
 from __future__ import annotations
 
@@ -94,6 +94,12 @@ def mask_rows(scores: np.ndarray, rows: sp.csr_matrix, col_pos: np.ndarray | Non
     scores[r, c] = -np.inf
 
 
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (zero rows stay 0)."""
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms > 0, norms, 1.0)
+
+
 def cosine_topk(
     vectors: np.ndarray,
     query_idx: np.ndarray,
@@ -106,8 +112,7 @@ def cosine_topk(
     (len(query_idx) x min(k, pool)). ``candidates``: sorted row indices to rank among (the
     pool); ``step`` queries at a time. Zero vectors have similarity 0 to everything.
     """
-    norms = np.linalg.norm(vectors, axis=1)
-    unit = vectors / np.where(norms > 0, norms, 1)[:, None]
+    unit = unit_rows(vectors)
     pool = unit if candidates is None else unit[candidates]
     top_parts, val_parts = [], []
     for s in range(0, len(query_idx), step):
