@@ -15,6 +15,7 @@ from recsys_embed.atomic import fault_point, file_mode, naming, sweep_stale, tem
 from recsys_embed.errors import ConfigError, DataError, UnknownIdError
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.frames import top_lists_frame
+from recsys_embed.models.retrieval import check_k
 from recsys_embed.progress import counter
 
 FORMATS = (".parquet", ".csv")
@@ -51,17 +52,18 @@ def _chunks(
         yield ids, items, scores
 
 
-def check_output(out: str | Path) -> Path:
-    """The output path, if its format is known and its directory exists."""
+def check_output(out: str | Path, what: str = "out") -> Path:
+    """The output path, if its format is known and its directory exists. ``what`` names it in
+    errors (the CLI says ``--out``)."""
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
-        raise ConfigError(f"--out {out}: expected a {' or '.join(FORMATS)} file name")
+        raise ConfigError(f"{what} {out}: expected a {' or '.join(FORMATS)} file name")
     if not out.parent.is_dir():
-        raise ConfigError(f"--out {out}: output directory {out.parent} does not exist")
+        raise ConfigError(f"{what} {out}: output directory {out.parent} does not exist")
     if out.is_dir():
-        raise ConfigError(f"--out {out}: is a directory; expected a file name")
+        raise ConfigError(f"{what} {out}: is a directory; expected a file name")
     if not os.access(out.parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"--out {out}: output directory {out.parent} is not writable")
+        raise ConfigError(f"{what} {out}: output directory {out.parent} is not writable")
     return out
 
 
@@ -104,8 +106,8 @@ def write_recommendations(
         raise ConfigError(f"chunk_size must be a positive int, got {chunk_size!r}")
     if chunk_size < 1:
         raise ConfigError(f"chunk_size must be a positive int, got {chunk_size}")
-    model._require_fitted()
-    k = min(model._check_k(k), max(1, len(model.item_map_)))
+    model.require_fitted()
+    k = min(check_k(k), max(1, len(model.item_map_)))
     chunk_size = int(min(chunk_size, max(1, MAX_SCORE_CELLS // max(1, len(model.item_map_)))))
     ids = None
     n_unknown = 0
@@ -125,7 +127,7 @@ def write_recommendations(
         fd, tmp = temp_file(out)
     except OSError as exc:
         raise ConfigError(
-            f"--out {out}: cannot create a file in {out.parent} ({exc.strerror or exc})"
+            f"out {out}: cannot create a file in {out.parent} ({exc.strerror or exc})"
         ) from None
     done = rows = 0
     bar = counter(

@@ -21,6 +21,7 @@ from recsys_embed.errors import ConfigError
 from recsys_embed.memory import check_memory, dense_scores_bytes
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.frames import top_lists_frame
+from recsys_embed.models.retrieval import top_k_chunks
 from recsys_embed.progress import counter
 
 METRICS = (
@@ -201,7 +202,7 @@ def _check_models(models: Mapping[str, Recommender], train: Interactions) -> Non
     if not models:
         raise ConfigError("evaluate needs at least one model")
     for name, model in models.items():
-        if not hasattr(model, "item_factors_"):
+        if not model.is_fitted:
             raise ConfigError(f"model {name!r} is not fitted; fit it on train first")
         items = model.item_map_.ids
         same_items = len(items) >= train.n_items and bool(
@@ -283,21 +284,30 @@ def evaluate(
     bar = counter(total=n_chunks * len(models), desc="evaluate", show=show_progress, unit="chunk")
     for name, model in models.items():
         start = time.perf_counter()
-        tops, vals, aucs = [], [], []
+        tops, vals = [], []
+        aucs: list[np.ndarray] = []
         model_cand = cand
         if cand is None and len(model.item_map_) > train.n_items:
             model_cand = np.arange(train.n_items)  # rank the split's items only
         bar.set_postfix(model=name)
-        for s in range(0, len(user_idx), chunk_size):
-            rows = user_idx[s : s + chunk_size]
-            scores = model.scores_for_users(rows, model_cand)
-            if "auc" in metrics:
-                excl = seen[rows]
-                truth = _truth_rows(test, rows, cand_mask)
-                if cand is not None:
-                    excl, truth = excl[:, cand], truth[:, cand]
-                aucs.append(M.auc_from_scores(scores, truth, excl))
-            idx, sc = model.rank_scores(scores, kmax, seen[rows], model_cand)
+        core = model.require_fitted()
+
+        def auc_of(rows: slice, scores: np.ndarray, aucs: list[np.ndarray] = aucs) -> None:
+            excl, truth = seen[user_idx[rows]], _truth_rows(test, user_idx[rows], cand_mask)
+            if cand is not None:
+                excl, truth = excl[:, cand], truth[:, cand]
+            aucs.append(M.auc_from_scores(scores, truth, excl))
+
+        parts = top_k_chunks(
+            core.retrieval,
+            core.user_factors[user_idx],
+            kmax,
+            seen[user_idx],
+            model_cand,
+            chunk_size,
+            on_scores=auc_of if "auc" in metrics else None,
+        )
+        for _, idx, sc in parts:
             tops.append(idx)
             vals.append(sc)
             bar.update(1)

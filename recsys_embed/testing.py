@@ -112,7 +112,7 @@ class ModelContract:
         model = self.make()
         if registry.REGISTRY.get(model.name) is type(model):
             return registry.load(path)
-        return type(model)._from_arrays(*persist.read_model_dir(path))
+        return type(model).from_arrays(*persist.read_model_dir(path))
 
     @pytest.fixture(scope="class")
     @classmethod

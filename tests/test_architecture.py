@@ -97,7 +97,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_graph_sees_known_edges():
     graph = import_graph()
-    assert "recsys_embed.models.base" in graph["recsys_embed.models.als"]
+    assert "recsys_embed.models.base" in graph["recsys_embed.models.ease"]
     assert "recsys_embed.metrics" in graph["recsys_embed.evaluate"]
     # a cycle planted in a copy of the graph is found
     planted = {k: set(v) for k, v in graph.items()}
@@ -214,3 +214,62 @@ def test_evaluate_stays_callable_whatever_is_imported_first():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["Report", "[3]", "evaluate"]
+
+
+def private_names(tree: ast.Module) -> set[str]:
+    """Underscore names a module defines: functions, classes, methods, assigned names."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            out.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            out.add(node.attr)
+    return {n for n in out if n.startswith("_") and not n.startswith("__")}
+
+
+def test_no_module_uses_another_modules_underscore_names():
+    """Inside the package, ``x._name`` and ``from m import _name`` only reach names the same
+    module defines (or ``self``/``cls``/``super()``'s): the rest goes through public names."""
+    trees = {name: ast.parse(path.read_text()) for name, path in modules().items()}
+    defined = {name: private_names(tree) for name, tree in trees.items()}
+    package_private = set().union(*defined.values())
+    found = []
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("recsys_embed"):
+                found += [
+                    f"{name}: from {node.module} import {a.name}"
+                    for a in node.names
+                    if a.name.startswith("_") and not a.name.startswith("__")
+                ]
+            if not isinstance(node, ast.Attribute) or not node.attr.startswith("_"):
+                continue
+            if node.attr.startswith("__") or node.attr not in package_private:
+                continue  # dunders, and other libraries' private names
+            owner = node.value
+            if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
+                continue
+            if isinstance(owner, ast.Call) and getattr(owner.func, "id", "") == "super":
+                continue
+            if node.attr in defined[name]:
+                continue  # the module's own private names
+            found.append(f"{name}:{node.lineno}: .{node.attr}")
+    assert found == []
+
+
+def test_module_sizes():
+    sizes = {name: len(path.read_text().splitlines()) for name, path in modules().items()}
+    assert sizes["recsys_embed.models.base"] <= 250
+    assert {name: n for name, n in sizes.items() if n > 400} == {}
+
+
+def test_one_top_k_loop():
+    """Only the retrieval module walks users in chunks and calls top-k selection."""
+    callers = set()
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "topk":
+                callers.add(name)
+    assert callers <= {"recsys_embed.models.retrieval", "recsys_embed.models.vectors"}

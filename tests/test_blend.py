@@ -107,11 +107,11 @@ def test_similar_items_average_the_members_cosines():
     blend = fit(
         models.create("blend", models=[ALS, {"type": "ease", "l2": 5.0, "weight": 3}]), inter
     )
-    vecs = blend._similarity_factors()
+    vecs = blend.similarity_vectors()
     unit = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
 
     def cos(m):
-        v = m._similarity_factors().astype(np.float64)
+        v = m.similarity_vectors().astype(np.float64)
         v /= np.linalg.norm(v, axis=1, keepdims=True)
         return v @ v.T
 

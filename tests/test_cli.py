@@ -205,7 +205,7 @@ def big_model(path: Path, n_users: int = 400_000, n_items: int = 3_000) -> Path:
     rng = np.random.default_rng(0)
     model = models.ALS(factors=16)
     seen = sp.csr_matrix((n_users, n_items), dtype=np.float32)
-    model._set_state(
+    model.set_factors(
         IdMap(np.arange(n_users), "user"),
         IdMap(np.arange(n_items)),
         seen,

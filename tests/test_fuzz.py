@@ -206,7 +206,7 @@ def test_fuzz_config_text(text):
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     m = models.ALS(factors=2)
-    m._set_state(
+    m.set_factors(
         IdMap(np.array([1, 2, 3]), "user"),
         IdMap(np.array([10, 20]), "item"),
         sp.csr_matrix(np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32)),

@@ -29,7 +29,7 @@ def model_dir(tmp_path):
     m = models.ALS(factors=3)
     rng = np.random.default_rng(0)
     seen = sp.csr_matrix(np.array([[1, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=np.float32))
-    m._set_state(
+    m.set_factors(
         IdMap(np.array([1, 2, 3]), "user"),
         IdMap(np.array([10, 20, 30, 40]), "item"),
         seen,

@@ -172,7 +172,7 @@ def _model(tmp_path, nan=False, all_seen=False):
     cols = np.tile(np.arange(n_items), n_users) if all_seen else np.array([1])
     seen = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n_users, n_items))
     rng = np.random.default_rng(0)
-    m._set_state(
+    m.set_factors(
         IdMap(np.arange(n_users) + 1, "user"),
         IdMap(np.arange(n_items) + 10, "item"),
         seen,
@@ -253,7 +253,7 @@ def test_disk_full_names_the_file_and_keeps_the_previous_one(tmp_path):
     big = models.load(model)
     n = 20_000
     rng = np.random.default_rng(0)
-    big._set_state(
+    big.set_factors(
         IdMap(np.arange(n), "user"),
         IdMap(np.arange(50), "item"),
         sp.csr_matrix((n, 50), dtype=np.float32),

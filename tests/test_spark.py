@@ -322,7 +322,7 @@ def tiny_model():
     model = create("popularity").fit(rse.Interactions.from_frame(frame, "user", "item"))
     user = np.array([[1.0, 0.5], [0.2, 1.0], [1.0, 1.0], [0.5, 0.5]], dtype=np.float32)
     item = np.array([[3, 0], [1, 1], [1, 1], [1, 1], [0, 2]], dtype=np.float32)
-    model._set_state(model.user_map_, model.item_map_, model.seen_, user, item)
+    model.set_factors(model.user_map_, model.item_map_, model.seen_, user, item)
     return model
 
 
@@ -430,7 +430,7 @@ def test_sigkill_during_a_spark_batch_leaves_the_previous_output(spark, tmp_path
     n_users, n_items = 60_000, 3_000
     frame = pl.DataFrame({"u": np.arange(n_users) % 5000, "i": rng.integers(0, n_items, n_users)})
     model = create("popularity").fit(rse.Interactions.from_frame(frame, "u", "i"))
-    model._set_state(
+    model.set_factors(
         model.user_map_,
         model.item_map_,
         model.seen_,

@@ -181,8 +181,8 @@ def test_decade_carries_a_planted_taste_and_old_saves_load_without_it(tmp_path):
     assert by["y1.0"] > 0.7 and by["y0.0"] < 0.6, by  # measured 0.760 vs 0.454
     # a model saved before decade features existed has no "text_decades": loading it turns
     # them off, so items added later get the feature row the map was fitted on
-    arrays = fitted["y1.0"]._extra_arrays()
+    arrays = fitted["y1.0"].extra_arrays()
     del arrays["text_decades"]
     old = models.create("als-text-map", factors=4)
-    old._restore_extra(arrays)
+    old.restore_extra(arrays)
     assert old.params["year_weight"] == 0.0

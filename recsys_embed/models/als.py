@@ -10,11 +10,11 @@ from threadpoolctl import threadpool_limits
 
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.data.transforms import WEIGHTINGS, weight_matrix
-from recsys_embed.models.base import Recommender
+from recsys_embed.models.implicit_fit import ImplicitRecommender
 from recsys_embed.models.params import Param
 
 
-class ALS(Recommender):
+class ALS(ImplicitRecommender):
     """Implicit-feedback matrix factorisation by alternating least squares (``implicit``).
 
     ``alpha`` is implicit's: the confidence of an observed entry is ``alpha * w`` (not

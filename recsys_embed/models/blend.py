@@ -173,7 +173,7 @@ class Blend(Recommender):
         if len(weights) != len(members):
             raise ConfigError(f"weights has {len(weights)} values for {len(members)} models")
         for j, m in enumerate(members):
-            m._require_fitted()
+            m.require_fitted()
             if not np.array_equal(m.user_map_.ids, members[0].user_map_.ids):
                 raise DataError(f"models[{j}] was fitted on other users than models[0]")
         first = members[0]
@@ -191,7 +191,7 @@ class Blend(Recommender):
         users, items = blend._adopt(members, trained)
         blend.fit_seconds_ = sum(m.fit_seconds_ or 0.0 for m in members)
         seen = sp.csr_matrix(first.seen_, shape=(first.seen_.shape[0], len(blend._catalogue_)))
-        blend._set_state(first.user_map_, blend._catalogue_, seen, users, items)
+        blend.set_factors(first.user_map_, blend._catalogue_, seen, users, items)
         return blend
 
     def _adopt(self, members: list[Recommender], trained: IdMap) -> tuple[np.ndarray, np.ndarray]:
@@ -218,7 +218,7 @@ class Blend(Recommender):
 
     def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
         """The members' fold-ins of the same history, scaled and side by side."""
-        self._require_fitted()
+        self.require_fitted()
         history = sp.csr_matrix(history)
         parts = [
             s * m.fold_in(history[:, pos])
@@ -226,28 +226,28 @@ class Blend(Recommender):
         ]
         return np.hstack(parts).astype(np.float32)
 
-    def _similarity_factors(self) -> np.ndarray:
+    def similarity_vectors(self) -> np.ndarray:
         """Unit member vectors times the root of each weight share: cosines average by weight."""
         shares = _shares(self.params["models"])
         blocks = []
         for share, m, pos in zip(shares, self.members_, self.positions_, strict=True):
-            unit = unit_rows(m._similarity_factors())
+            unit = unit_rows(m.similarity_vectors())
             block = np.zeros((len(self.item_map_), unit.shape[1]), dtype=np.float32)
             block[pos] = np.sqrt(share) * unit
             blocks.append(block)
         return np.hstack(blocks)
 
     # ---- persistence: each member's factors and extra arrays, prefixed m<j>_ ----------------
-    def _extra_arrays(self) -> dict[str, np.ndarray]:
+    def extra_arrays(self) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {"member_scales": self.scales_}
         for j, (m, pos) in enumerate(zip(self.members_, self.positions_, strict=True)):
             out[f"m{j}_items"] = pos.astype(np.int64)
             out[f"m{j}_user_factors"] = m.user_factors_
             out[f"m{j}_item_factors"] = m.item_factors_
-            out.update({f"m{j}_{k}": v for k, v in m._extra_arrays().items()})
+            out.update({f"m{j}_{k}": v for k, v in m.extra_arrays().items()})
         return out
 
-    def _restore_extra(self, arrays: dict[str, np.ndarray]) -> None:
+    def restore_extra(self, arrays: dict[str, np.ndarray]) -> None:
         specs = self.params["models"]
         self.scales_ = np.asarray(arrays["member_scales"], dtype=np.float32)
         if self.scales_.shape != (len(specs),):
@@ -273,9 +273,9 @@ class Blend(Recommender):
                 )
             member = _create(spec)
             ids = IdMap(self.item_map_.ids[pos], "item")
-            member._set_state(self.user_map_, ids, self.seen_[:, pos], users, items)
+            member.set_factors(self.user_map_, ids, self.seen_[:, pos], users, items)
             extras = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-            member._restore_extra(extras)
+            member.restore_extra(extras)
             member.fit_seconds_ = None
             self.members_.append(member)
             self.positions_.append(pos)

@@ -8,11 +8,11 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from recsys_embed.data.interactions import Interactions
-from recsys_embed.models.base import FOLD_IN_PARAMS, Recommender
-from recsys_embed.models.params import Param
+from recsys_embed.models.implicit_fit import ImplicitRecommender
+from recsys_embed.models.params import FOLD_IN_PARAMS, Param
 
 
-class BPR(Recommender):
+class BPR(ImplicitRecommender):
     """Pairwise ranking factorisation by SGD (``implicit``).
 
     implicit keeps an item bias as the last factor column with the user side fixed at 1, so

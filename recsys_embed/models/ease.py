@@ -94,7 +94,7 @@ class EASE(Recommender):
         return x, weights  # score(u, i) = x_u . B[:, i]
 
     def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
-        self._require_fitted()
+        self.require_fitted()
         rows = sp.csr_matrix(
             (np.ones(history.nnz), history.indices, history.indptr), shape=history.shape
         )

@@ -180,7 +180,7 @@ class LightFMHybrid(TextModel):
     def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
         """The base fold-in (see :meth:`Recommender.fold_in`) on LightFM's part of the item
         vectors; the content block is the user's unit mean text vector, as in training."""
-        self._require_fitted()
+        self.require_fitted()
         own = self._own_item_factors()
         y = own[:, :-2]
         reg = self.params["fold_in_regularization"] * float(np.mean(np.sum(y * y, axis=1)))
@@ -199,20 +199,20 @@ class LightFMHybrid(TextModel):
         own = np.hstack([emb, np.ones((len(texts), 1)), np.asarray(bias).reshape(-1, 1)])
         return self._content_items(own, dense)
 
-    def _similarity_factors(self) -> np.ndarray:
+    def similarity_vectors(self) -> np.ndarray:
         return self.item_factors_[:, :-2]
 
-    def _extra_arrays(self) -> dict[str, np.ndarray]:
+    def extra_arrays(self) -> dict[str, np.ndarray]:
         return {
-            **super()._extra_arrays(),
+            **super().extra_arrays(),
             "side_embeddings": self.side_embeddings_,
             "side_biases": self.side_biases_,
             "text_centroids": self.centroids_,
             "tokens": persist.ids_to_array(np.asarray(self.tokens_, dtype=object)),
         }
 
-    def _restore_extra(self, arrays: dict[str, np.ndarray]) -> None:
-        super()._restore_extra(arrays)
+    def restore_extra(self, arrays: dict[str, np.ndarray]) -> None:
+        super().restore_extra(arrays)
         self.side_embeddings_ = arrays["side_embeddings"]
         self.side_biases_ = arrays["side_biases"]
         self.centroids_ = arrays["text_centroids"]

@@ -140,5 +140,5 @@ class LightFM(Recommender):
         )
         return folded_factors(self._lightfm, self._item_features)
 
-    def _similarity_factors(self) -> np.ndarray:
+    def similarity_vectors(self) -> np.ndarray:
         return self.item_factors_[:, :-2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from recsys_embed.errors import ConfigError
 
@@ -107,3 +107,57 @@ def check_params(model: str, specs: dict[str, Param], values: dict[str, Any]) ->
     for name, spec in specs.items():
         out[name] = spec.check(name, values.get(name, spec.default))
     return out
+
+
+FOLD_IN_PARAMS = {
+    "fold_in_alpha": Param(
+        5.0, float, "extra confidence of a new user's items in fold-in", above=0
+    ),
+    "fold_in_regularization": Param(
+        1.0, float, "fold-in ridge, relative to the mean squared item-factor norm", above=0
+    ),
+}
+
+
+class EpochHook(Protocol):
+    """Watches a fit epoch by epoch (the tuner's pruning).
+
+    ``wants(n)``: whether to build the model after epoch ``n`` (1-based); the call then sees it
+    fitted so far (a Recommender), and may raise to stop the fit.
+    """
+
+    def wants(self, epoch: int) -> bool: ...
+
+    def __call__(self, epoch: int, model: Any) -> None: ...
+
+
+P = TypeVar("P", bound="Parametrised")
+
+
+class Parametrised:
+    """Keyword parameters declared in ``PARAMS``, scikit-learn style: ``__init__`` only stores
+    them (unknown names refused), ``get_params``, ``set_params``, ``clone``."""
+
+    PARAMS: ClassVar[dict[str, Param]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        reject_unknown(type(self).__name__, self.PARAMS, params)
+        self.params = {k: params.get(k, p.default) for k, p in self.PARAMS.items()}
+
+    def get_params(self) -> dict[str, Any]:
+        """The model's parameters, as given to ``__init__`` (defaults filled in)."""
+        return dict(self.params)
+
+    def set_params(self: P, **params: Any) -> P:
+        """Change parameters (checked now, like ``create``); they take effect at the next
+        ``fit`` (the factors stay until then). Returns ``self``."""
+        reject_unknown(type(self).__name__, self.PARAMS, params)
+        self.params = check_params(type(self).__name__, self.PARAMS, {**self.params, **params})
+        return self
+
+    def clone(self: P, **params: Any) -> P:
+        """A new, unfitted model of the same class and parameters (``params`` override)."""
+        return type(self)(**{**self.params, **params})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"

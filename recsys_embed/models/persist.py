@@ -298,7 +298,7 @@ def save_model(model: Any, path: str | Path) -> Path:
         "item_factors": model.item_factors_,
         "seen_indptr": model.seen_.indptr,
         "seen_indices": model.seen_.indices,
-        **model._extra_arrays(),
+        **model.extra_arrays(),
     }
     manifest = {
         "type": model.name,
@@ -329,7 +329,7 @@ def restore_model(cls: Any, manifest: dict[str, Any], arrays: dict[str, np.ndarr
     uf, itf = arrays["user_factors"], arrays["item_factors"]
     if uf.shape[0] != len(users) or itf.shape[0] != len(items) or uf.shape[1] != itf.shape[1]:
         raise DataError("model file arrays disagree in shape with its id maps")
-    model._set_state(users, items, seen, uf, itf)
-    model._restore_extra(arrays)
+    model.set_factors(users, items, seen, uf, itf)
+    model.restore_extra(arrays)
     model.fit_seconds_ = manifest.get("fit_seconds")
     return model

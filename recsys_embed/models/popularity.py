@@ -26,5 +26,5 @@ class Popularity(Recommender):
         counts = np.bincount(train.matrix.indices, minlength=train.n_items).astype(np.float32)
         return np.ones((train.n_users, 1), dtype=np.float32), counts[:, None]
 
-    def _similarity_factors(self) -> np.ndarray:
+    def similarity_vectors(self) -> np.ndarray:
         return self.item_factors_

@@ -74,7 +74,7 @@ def load(path: str | Path) -> Recommender:
     if kind not in REGISTRY:
         raise DataError(f"{path}: unknown model type {kind!r}; known: {sorted(REGISTRY)}")
     try:
-        return REGISTRY[kind]._from_arrays(manifest, arrays)
+        return REGISTRY[kind].from_arrays(manifest, arrays)
     except ConfigError as exc:
         raise DataError(f"{path}: bad parameters in manifest: {exc}") from None
     except DataError as exc:

@@ -269,7 +269,7 @@ class TextModel(Recommender):
         column, for a model fitted with ``item_vectors``. Returns how many were added; ids
         already in the catalogue are refused.
         """
-        self._require_fitted()
+        self.require_fitted()
         if item_text is None and item_vectors is None:
             raise DataError("add_items needs item_text and/or item_vectors")
         if item_vectors is not None and not hasattr(self, "item_vector_table_"):
@@ -286,21 +286,11 @@ class TextModel(Recommender):
             )
         id_list = ids.tolist()
         new = self._new_item_factors(id_list, [texts.get(i, "") for i in id_list], vectors)
-        self.item_map_ = IdMap(
-            np.concatenate([self.item_map_.ids, ids.astype(self.item_map_.ids.dtype)]), "item"
-        )
-        self.item_factors_ = np.vstack([self.item_factors_, new.astype(np.float32)])
-        self.item_popularity_ = np.concatenate(
-            [self.item_popularity_, np.zeros(len(ids), np.float32)]
-        )
-        self.seen_ = sp.csr_matrix(
-            (self.seen_.data, self.seen_.indices, self.seen_.indptr),
-            shape=(self.seen_.shape[0], len(self.item_map_)),
-        )
+        self.vectors_ = self.vectors_.with_items(ids, new)
         return len(ids)
 
     # ---- persistence ---------------------------------------------------------------------
-    def _extra_arrays(self) -> dict[str, np.ndarray]:
+    def extra_arrays(self) -> dict[str, np.ndarray]:
         content = {"content_columns": np.array([self.content_at_, self.content_dim_])}
         if self.length_stats_ is not None:
             content["text_length_stats"] = self.length_stats_
@@ -318,7 +308,7 @@ class TextModel(Recommender):
             "text_mean": f.mean_,
         }
 
-    def _restore_extra(self, arrays: dict[str, np.ndarray]) -> None:
+    def restore_extra(self, arrays: dict[str, np.ndarray]) -> None:
         if "content_columns" in arrays:
             self.content_at_, self.content_dim_ = (int(v) for v in arrays["content_columns"])
         self.length_stats_ = arrays.get("text_length_stats")  # absent: saved without it

@@ -161,7 +161,7 @@ class TextMapALS(TextModel):
 
     def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
         """ALS's exact user update for the factor part; the mean text vector for the rest."""
-        self._require_fitted()
+        self.require_fitted()
         factors = implicit_least_squares(
             self._own_item_factors(),
             None,
@@ -178,14 +178,14 @@ class TextMapALS(TextModel):
         mapped = np.asarray(self._features(dense, self._docs(texts), texts) @ self.map_)
         return self._content_items(mapped, dense)
 
-    def _extra_arrays(self) -> dict[str, np.ndarray]:
+    def extra_arrays(self) -> dict[str, np.ndarray]:
         return {
-            **super()._extra_arrays(),
+            **super().extra_arrays(),
             "text_map": self.map_,
             "tokens": persist.ids_to_array(np.asarray(self.tokens_, dtype=object)),
         }
 
-    def _restore_extra(self, arrays: dict[str, np.ndarray]) -> None:
-        super()._restore_extra(arrays)
+    def restore_extra(self, arrays: dict[str, np.ndarray]) -> None:
+        super().restore_extra(arrays)
         self.map_ = arrays["text_map"]
         self.tokens_ = [str(t) for t in arrays["tokens"].tolist()]

@@ -1,4 +1,4 @@
-"""Exact top-k selection with a documented tie-break, seen-item masking, cosine neighbours."""
+"""Exact top-k selection with a documented tie-break, seen-item masking, unit rows."""
 
 from __future__ import annotations
 
@@ -55,13 +55,14 @@ def _topk_block(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, out
 
 
-def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def topk(scores: np.ndarray, k: int, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top ``k`` column indices of each row, best first, and their scores.
 
     Exact, with ties broken by the lower column index first, so results are deterministic.
     ``k`` larger than the number of columns returns every column. ``-inf`` scores (masked
     entries) sort last. Large inputs are split by rows over the available cores (numpy's
-    partition releases the GIL); the result does not depend on the number of cores.
+    partition releases the GIL; ``threads`` caps the workers); the result does not depend on
+    the number of workers.
 
     Returns ``(idx, values)``, each of shape ``(n_rows, min(k, n_cols))``.
     """
@@ -69,7 +70,7 @@ def topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(int(k), m)
     if k <= 0 or n == 0:
         return np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0), dtype=scores.dtype)
-    workers = min(_cores(), max(1, (n * m) // 2_000_000), n)
+    workers = min(threads or _cores(), max(1, (n * m) // 2_000_000), n)
     if workers == 1:
         return _topk_block(scores, k)
     bounds = np.linspace(0, n, workers + 1).astype(int)
@@ -98,37 +99,3 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
     """Rows scaled to unit L2 norm (zero rows stay 0)."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.where(norms > 0, norms, 1.0)
-
-
-def cosine_topk(
-    vectors: np.ndarray,
-    query_idx: np.ndarray,
-    k: int,
-    candidates: np.ndarray | None = None,
-    step: int = 1024,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` rows of ``vectors`` most cosine-similar to each row in ``query_idx``, the
-    query itself excluded: indices (``-1`` padded) and similarities (``-inf`` padded), each
-    (len(query_idx) x min(k, pool)). ``candidates``: sorted row indices to rank among (the
-    pool); ``step`` queries at a time. Zero vectors have similarity 0 to everything.
-    """
-    unit = unit_rows(vectors)
-    pool = unit if candidates is None else unit[candidates]
-    top_parts, val_parts = [], []
-    for s in range(0, len(query_idx), step):
-        block = query_idx[s : s + step]
-        sims = unit[block] @ pool.T
-        pos = np.arange(len(block))
-        self_col = block if candidates is None else np.searchsorted(candidates, block)
-        own = (self_col < pool.shape[0]) & ((candidates is None) or np.isin(block, candidates))
-        sims[pos[own], self_col[own]] = -np.inf
-        top, vals = topk(sims, k)
-        if candidates is not None:
-            top = candidates[top]
-        top[np.isneginf(vals)] = -1
-        top_parts.append(top)
-        val_parts.append(vals)
-    width = min(k, pool.shape[0])
-    top = np.vstack(top_parts) if top_parts else np.zeros((0, width), np.int64)
-    vals = np.vstack(val_parts) if val_parts else np.zeros((0, width), np.float32)
-    return top, vals

@@ -23,7 +23,7 @@ from recsys_embed.atomic import write_text
 from recsys_embed.data.idmap import IdMap
 from recsys_embed.models.alswr import ALSWR
 from recsys_embed.models.params import check_params
-from recsys_embed.spark.data import SparkInteractions, _ids_of
+from recsys_embed.spark.data import SparkInteractions, ids_of
 from recsys_embed.spark.params import SPARK_ALS_PARAMS, alswr_equivalent
 
 
@@ -87,9 +87,9 @@ def fit_spark_als(
     )
     seen.sum_duplicates()
     model = ALSWR(**alswr_equivalent(p))
-    model._set_state(
-        IdMap(_ids_of(train.users, "user", train.n_users), "user"),
-        IdMap(_ids_of(train.items, "item", train.n_items), "item"),
+    model.set_factors(
+        IdMap(ids_of(train.users, "user", train.n_users), "user"),
+        IdMap(ids_of(train.items, "item", train.n_items), "item"),
         seen,
         _dense(user_factors, train.n_users, p["factors"]),
         _dense(item_factors, train.n_items, p["factors"]),

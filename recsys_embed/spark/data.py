@@ -255,7 +255,7 @@ def index_log(
     return SparkInteractions(frame, users, items, n_users, n_items, has_time, source, n_dup)
 
 
-def _ids_of(table: DataFrame, name: str, n: int) -> np.ndarray:
+def ids_of(table: DataFrame, name: str, n: int) -> np.ndarray:
     arrow = table.orderBy(f"{name}_idx").select(f"{name}_id").toArrow()
     col = arrow.column(0)
     ids = (
@@ -270,8 +270,8 @@ def _ids_of(table: DataFrame, name: str, n: int) -> np.ndarray:
 
 def to_local(si: SparkInteractions) -> Interactions:
     """Collect to the driver as :class:`Interactions` (same id maps, weights and times)."""
-    users = IdMap(_ids_of(si.users, "user", si.n_users), "user")
-    items = IdMap(_ids_of(si.items, "item", si.n_items), "item")
+    users = IdMap(ids_of(si.users, "user", si.n_users), "user")
+    items = IdMap(ids_of(si.items, "item", si.n_items), "item")
     table = si.frame.toArrow()
     times = table.column("timestamp").to_numpy() if si.has_time else None
     inter = Interactions.from_indices(

@@ -23,7 +23,7 @@ from pyspark.sql import types as T
 from recsys_embed import atomic
 from recsys_embed.errors import ConfigError, DataError
 from recsys_embed.models.base import Recommender
-from recsys_embed.models.topk import _topk_block, mask_rows
+from recsys_embed.models.retrieval import ExactRetrieval, top_k_chunks
 
 OUT_COLUMNS = ("user_id", "rank", "item_id", "score")
 
@@ -42,15 +42,15 @@ def _list_array(offsets: np.ndarray, values: np.ndarray) -> pa.Array:
 
 def users_frame(spark: SparkSession, model: Recommender) -> DataFrame:
     """``user_id, user_idx, factors, seen`` of every user of a fitted (local) model."""
-    model._require_fitted()
-    uf = model.user_factors_
+    core = model.require_fitted()
+    uf = core.user_factors
     n, d = uf.shape
     table = pa.table(
         {
-            "user_id": _id_arrow(model.user_map_.ids),
+            "user_id": _id_arrow(core.user_map.ids),
             "user_idx": pa.array(np.arange(n, dtype=np.int32)),
             "factors": _list_array(np.arange(n + 1) * d, uf.reshape(-1)),
-            "seen": _list_array(model.seen_.indptr, model.seen_.indices.astype(np.int32)),
+            "seen": _list_array(core.seen.indptr, core.seen.indices.astype(np.int32)),
         }
     )
     return spark.createDataFrame(table)
@@ -58,9 +58,9 @@ def users_frame(spark: SparkSession, model: Recommender) -> DataFrame:
 
 @dataclass(frozen=True)
 class ItemSide:
-    """What every executor needs: item vectors, item ids, and the popular list for unknowns."""
+    """What every executor needs: item retrieval, item ids, and the popular list for unknowns."""
 
-    factors: np.ndarray  # (n_items, d) float32
+    retrieval: ExactRetrieval  # over the (n_items, d) float32 item vectors, one thread
     ids: np.ndarray
     popular_idx: np.ndarray  # (k,) int64, -1 padded
     popular_scores: np.ndarray  # (k,) float32
@@ -68,11 +68,13 @@ class ItemSide:
 
 def item_side(model: Recommender, k: int, n_items: int | None = None) -> ItemSide:
     """The model's items (the first ``n_items`` only, if given) and its top-``k`` popular items."""
+    core = model.require_fitted()
     cand = None if n_items is None else np.arange(n_items)
-    pop_idx, pop_vals = model._popular_idx(k, cand)
-    factors = model.item_factors_ if n_items is None else model.item_factors_[:n_items]
-    ids = model.item_map_.ids if n_items is None else model.item_map_.ids[:n_items]
-    return ItemSide(np.ascontiguousarray(factors), ids, pop_idx[0], pop_vals[0].astype(np.float32))
+    pop_idx, pop_vals = core.popular(k, cand)
+    factors = core.item_factors if n_items is None else core.item_factors[:n_items]
+    ids = core.item_map.ids if n_items is None else core.item_map.ids[:n_items]
+    retrieval = ExactRetrieval(np.ascontiguousarray(factors), threads=1)
+    return ItemSide(retrieval, ids, pop_idx[0], pop_vals[0].astype(np.float32))
 
 
 def _score_batches(
@@ -89,8 +91,7 @@ def _score_batch(
     batch: pa.RecordBatch, items: ItemSide, k: int, chunk_size: int, exclude_seen: bool
 ) -> Iterator[pa.RecordBatch]:
     n = batch.num_rows
-    m, d = items.factors.shape
-    kk = min(k, m)
+    m, d = items.retrieval.item_factors.shape
     fac_col = batch.column(batch.schema.get_field_index("factors"))
     known = ~np.asarray(fac_col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     user_vecs = np.zeros((n, d), dtype=np.float32)
@@ -101,22 +102,17 @@ def _score_batch(
     lengths = seen_col.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
     seen_vals = seen_col.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
     keep = seen_vals < m  # a catalogue cut to the first m items drops the rest
-    rows = np.repeat(np.arange(n), lengths)[keep]
+    seen_rows = np.repeat(np.arange(n), lengths)[keep]
     seen = sp.csr_matrix(
-        (np.ones(int(keep.sum()), np.float32), (rows, seen_vals[keep])), shape=(n, m)
+        (np.ones(int(keep.sum()), np.float32), (seen_rows, seen_vals[keep])), shape=(n, m)
     )
     user_ids = batch.column(batch.schema.get_field_index("user_id"))
-    for s in range(0, n, chunk_size):
-        e = min(s + chunk_size, n)
-        scores = user_vecs[s:e] @ items.factors.T
-        if exclude_seen:
-            mask_rows(scores, seen[s:e])
-        idx, vals = (
-            _topk_block(scores, kk) if kk > 0 else (np.zeros((e - s, 0), np.int64), scores[:, :0])
-        )
+    exclude = seen if exclude_seen else None
+    for rows, idx, vals in top_k_chunks(items.retrieval, user_vecs, k, exclude, None, chunk_size):
+        s, e = rows.start, rows.stop
         unknown = ~known[s:e]
         if unknown.any():
-            pk = min(kk, len(items.popular_idx))
+            pk = min(idx.shape[1], len(items.popular_idx))
             idx[unknown, :pk] = items.popular_idx[:pk]
             vals[unknown, :pk] = items.popular_scores[:pk]
         filled = np.isfinite(vals)
@@ -274,7 +270,7 @@ def publish_parquet(spark: SparkSession, frame: DataFrame, out: str) -> str:
     fs, target = _fs(spark, out)
     parent = target.getParent()
     if parent is not None and not fs.exists(parent):
-        raise ConfigError(f"--out {out}: output directory {parent} does not exist")
+        raise ConfigError(f"out {out}: output directory {parent} does not exist")
     sweep_stale_outputs(spark, out)
     jvm = spark.sparkContext._jvm
     tmp_name = atomic.temp_name(target.getName())
