@@ -1,4 +1,4 @@
-"""README.md's code blocks, extracted from the file and run verbatim.
+"""README.md's and docs/*.md's code blocks, extracted from the files and run verbatim.
 
 Which fences run:
 - ``python``: each block in its own subprocess, from a temporary directory laid out like a
@@ -11,7 +11,8 @@ Which fences run:
   command that runs these tests, so it is not run again here.
 - ``toml``: parsed and validated as run configs.
 Not run: ``text`` and ``console`` (synopses with placeholders) and ``cron`` (a crontab line).
-Any other fence tag fails the test, so no block goes unchecked by accident.
+Any other fence tag fails the test, so no block goes unchecked by accident. Every relative link
+of these pages must name a file of the repository.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pytest
 
 from recsys_embed.config import parse_config, tomllib
 from recsys_embed.pipeline import VOCABULARY
+from recsys_embed.spark.params import spark_vocabulary
 from tests.conftest import REPO
 
 RUN = {"python", "bash", "sh", "shell", "toml"}
@@ -34,10 +36,14 @@ SETUP = (re.compile(r"^python3? -m venv \S+$"), re.compile(r"^(\S+/)?pip install
 TEST_MARKER = "<!-- test-command -->"
 
 
-def blocks() -> list[tuple[int, str, str, bool]]:
-    """``(line, tag, code, is_test_command)`` of every fenced block of README.md."""
+DOCS = sorted((REPO / "docs").glob("*.md"))
+PAGES = [REPO / "README.md", *DOCS]
+
+
+def blocks(page: Path = REPO / "README.md") -> list[tuple[int, str, str, bool]]:
+    """``(line, tag, code, is_test_command)`` of every fenced block of ``page``."""
     out = []
-    lines = (REPO / "README.md").read_text().splitlines()
+    lines = page.read_text().splitlines()
     i = 0
     while i < len(lines):
         m = re.match(r"^```(\S*)\s*$", lines[i])
@@ -90,6 +96,8 @@ def environment() -> dict[str, str]:
 
 ALL = blocks()
 RUNNABLE = [b for b in ALL if b[1] in ("python", "bash", "sh", "shell") and not b[3]]
+DOC_BLOCKS = [(page, *b) for page in DOCS for b in blocks(page)]
+DOC_RUNNABLE = [b for b in DOC_BLOCKS if b[2] in ("python", "bash", "sh", "shell")]
 
 
 def test_every_block_has_a_known_tag():
@@ -99,15 +107,36 @@ def test_every_block_has_a_known_tag():
     assert len([b for b in RUNNABLE if b[1] == "python"]) >= 4
 
 
+def test_docs_blocks_have_known_tags_and_no_test_command():
+    assert DOCS, "docs/ has no pages"
+    unknown = [(p.name, line, tag) for p, line, tag, _, _ in DOC_BLOCKS if tag not in RUN | NOT_RUN]
+    assert not unknown, f"docs blocks with fence tags the test neither runs nor skips: {unknown}"
+    assert not [p.name for p, *_, marker in DOC_BLOCKS if marker]  # the test command is README's
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
+
+
+def test_relative_links_name_files_of_the_repository():
+    for page in PAGES:
+        text = page.read_text()
+        assert "LIBRARY-FACTS" not in text, f"{page.name} cites a file outside the repository"
+        for target, _anchor in LINK.findall(text):
+            if "://" in target:
+                continue
+            path = (page.parent / target).resolve()
+            assert path.is_relative_to(REPO), f"{page.name}: {target} is outside the repository"
+            assert path.exists(), f"{page.name}: link to {target}, which does not exist"
+
+
 def test_setup_commands_are_recognised():
     code = 'python3 -m venv .venv && .venv/bin/pip install -q -e ".[dev]" && .venv/bin/x run\n'
     assert without_setup(code) == ".venv/bin/x run\n"
     assert without_setup("echo a && pip3 installer\n") == "echo a && pip3 installer\n"
 
 
-@pytest.mark.parametrize("block", RUNNABLE, ids=[f"README.md:{b[0]}-{b[1]}" for b in RUNNABLE])
-def test_block_runs_verbatim(block, tmp_path):
-    line, tag, code, _ = block
+def run_block(tag: str, code: str, where: str, tmp_path: Path) -> str:
+    """Run one block as a reader would, from a fresh-clone-like directory; its stdout."""
     cwd = clone_like(tmp_path)
     if tag == "python":
         cmd = [sys.executable, "-c", code]
@@ -116,11 +145,24 @@ def test_block_runs_verbatim(block, tmp_path):
     proc = subprocess.run(
         cmd, cwd=cwd, env=environment(), capture_output=True, text=True, timeout=900
     )
-    assert proc.returncode == 0, (
-        f"README.md line {line}:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
-    )
+    assert proc.returncode == 0, f"{where}:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+@pytest.mark.parametrize("block", RUNNABLE, ids=[f"README.md:{b[0]}-{b[1]}" for b in RUNNABLE])
+def test_block_runs_verbatim(block, tmp_path):
+    line, tag, code, _ = block
+    printed = run_block(tag, code, f"README.md line {line}", tmp_path)
     if "recsys-embed evaluate --out runs/default" in code:
-        check_main_job_table(proc.stdout)
+        check_main_job_table(printed)
+
+
+@pytest.mark.parametrize(
+    "block", DOC_RUNNABLE, ids=[f"docs/{b[0].name}:{b[1]}-{b[2]}" for b in DOC_RUNNABLE]
+)
+def test_docs_block_runs_verbatim(block, tmp_path):
+    page, line, tag, code, _ = block
+    run_block(tag, code, f"docs/{page.name} line {line}", tmp_path)
 
 
 def table_rows(text: str) -> dict[str, list[float]]:
@@ -145,9 +187,11 @@ def check_main_job_table(printed: str) -> None:
 
 
 def test_toml_blocks_are_valid_configs(tmp_path):
-    tomls = [b for b in ALL if b[1] == "toml"]
+    vocabulary = spark_vocabulary(VOCABULARY)  # as `evaluate` and `train` read configs
+    tomls = [(REPO / "README.md", *b) for b in ALL if b[1] == "toml"]
     assert tomls
-    for line, _, code, _ in tomls:
+    tomls += [b for b in DOC_BLOCKS if b[2] == "toml"]
+    for page, line, _, code, _ in tomls:
         raw = tomllib.loads(code)
-        config = parse_config(raw, f"README.md:{line}", tmp_path, VOCABULARY)
-        assert config.models, line
+        config = parse_config(raw, f"{page.name}:{line}", tmp_path, vocabulary)
+        assert config.models, (page.name, line)

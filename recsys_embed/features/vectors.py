@@ -141,8 +141,13 @@ def train_word2vec(
     show: bool | None = None,
 ) -> WordVectors:
     """Skip-gram word2vec on the item corpus itself (gensim; one worker, so it is seeded)."""
-    from gensim.models import Word2Vec
-    from gensim.models.callbacks import CallbackAny2Vec
+    try:
+        from gensim.models import Word2Vec
+        from gensim.models.callbacks import CallbackAny2Vec
+    except ImportError:
+        raise ConfigError(
+            'vectors "word2vec" needs gensim: pip install "recsys-embed[word2vec]"'
+        ) from None
 
     sentences = [list(d) for d in docs if d]
     if not sentences:
