@@ -20,7 +20,8 @@ class ALS(ImplicitRecommender):
     ``alpha`` is implicit's: the confidence of an observed entry is ``alpha * w`` (not
     ``1 + alpha * w``), where ``w`` is the input after ``weighting``. ``regularization`` is not
     scaled by the number of interactions, so good values are large (about 50 on MovieLens,
-    measured in ../shared/LIBRARY-FACTS.md); the defaults are those measured best.
+    measured on its validation grids, evaluation/results/tuning_grids.md); the defaults are
+    those measured best.
     Fold-in (:meth:`recommend_for_history`) is ALS's own exact user update.
     Reproducible with ``random_state`` set, also multi-threaded (the solver is deterministic).
     """

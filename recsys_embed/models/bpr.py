@@ -17,8 +17,8 @@ class BPR(ImplicitRecommender):
 
     implicit keeps an item bias as the last factor column with the user side fixed at 1, so
     ``factors + 1`` columns are stored and scoring stays a dot product. Measured here, implicit's
-    BPR is far below published BPR numbers (../shared/LIBRARY-FACTS.md); its library defaults
-    (lr 0.01, 100 iterations) score below popularity on MovieLens 100K. The defaults here
+    BPR is far below published BPR numbers (evaluation/results/bpr_negatives.md); its library
+    defaults (lr 0.01, 100 iterations) score below popularity on MovieLens 100K. The defaults here
     (lr 0.002, 300 iterations) were the best of a small grid there (NDCG@10 0.38, per-user
     75/25 split); more iterations or larger steps made it worse. The cause is its sampler: each
     negative is the item of a random interaction, i.e. drawn by popularity. ``"bpr-uniform"``

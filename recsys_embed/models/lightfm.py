@@ -65,7 +65,7 @@ def folded_factors(model: Any, item_features: Any) -> tuple[np.ndarray, np.ndarr
 
 
 class LightFM(Recommender):
-    """LightFM factorisation; WARP is the strong loss (../shared/LIBRARY-FACTS.md).
+    """LightFM factorisation; WARP is the strong loss (evaluation/RESULTS.md).
 
     Vectors: user ``[p_u, b_u, 1]`` and item ``[q_i, 1, b_i]``, so a dot product equals
     ``LightFM.predict``. ``fit(train, item_features=F)`` passes an (n_items x n_features)
