@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys_embed.models.foldin import implicit_least_squares
+from recsys_embed.models.foldin import default_confidence, implicit_least_squares
 from recsys_embed.models.solve import solve_weighted_rows
 
 
@@ -97,3 +97,10 @@ def test_each_row_takes_its_own_ridge():
     )
     rows = np.diff(history.indptr)[odd] > 0
     assert np.all(np.linalg.norm(mixed[odd][rows], axis=1) < np.linalg.norm(one[odd][rows], axis=1))
+
+
+def test_default_confidence_scales_the_ridge_by_the_mean_squared_norm():
+    history = sp.csr_matrix(np.array([[1.0, 0.0], [2.0, 5.0]]))
+    conf, reg = default_confidence(history, np.array([[3.0, 4.0], [0.0, 0.0]]), 5.0, 0.1)
+    np.testing.assert_array_equal(conf, [6.0, 6.0, 6.0])  # 1 + alpha on each of the 3 entries
+    assert reg == pytest.approx(0.1 * (25.0 + 0.0) / 2)

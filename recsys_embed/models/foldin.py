@@ -61,6 +61,17 @@ def out_fixed(n: int, dim: int, fixed_column: int | None) -> np.ndarray:
     return out
 
 
+def default_confidence(
+    history: sp.csr_matrix, factors: np.ndarray, alpha: float, regularization: float
+) -> tuple[np.ndarray, float]:
+    """Fold-in confidence and ridge of a model without its own (its ``fold_in_alpha`` and
+    ``fold_in_regularization``): ``1 + alpha`` on every history entry, and ``regularization``
+    times the mean squared norm of the item vectors ``factors`` (bias columns left out), so the
+    ridge follows the scale of the model's factors."""
+    reg = regularization * float(np.mean(np.sum(factors * factors, axis=1)))
+    return np.full(history.nnz, 1.0 + alpha), reg
+
+
 def implicit_least_squares(
     item_factors: np.ndarray,
     fixed_column: int | None,
