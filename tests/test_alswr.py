@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 import recsys_embed as rse
 from recsys_embed import models
-from recsys_embed.models.alswr import solve_rows
+from recsys_embed.models.solve import solve_weighted_rows
 
 
 def mllib_objective(r: np.ndarray, x: np.ndarray, y: np.ndarray, alpha: float, lam: float) -> float:
@@ -36,7 +36,8 @@ def test_each_row_is_the_exact_weighted_ridge_solution():
     m.data[:] = rng.uniform(0.5, 3.0, m.nnz)
     other = rng.normal(size=(15, 4))
     out = np.zeros((25, 4))
-    solve_rows(m.indptr, m.indices, 2.0 * m.data, other, 0.3, out)
+    ridge = 0.3 * np.diff(m.indptr).astype(float)  # ALS-WR: regularization x the row's count
+    solve_weighted_rows(m.indptr, m.indices, 2.0 * m.data, other, np.zeros(0), ridge, out)
     dense = m.toarray()
     for u in range(25):
         n = int((dense[u] > 0).sum())

@@ -7,9 +7,9 @@ user's items, 0 with confidence 1 elsewhere, and a ridge of ``regularization * n
 instead, so the two only approximately match (``recsys_embed.spark.params``); this model is the
 exact local counterpart of ``spark-als``: with ``alpha = 1 + alpha_spark`` on binary data and
 ``regularization = regParam`` it minimises the same function. Each half-step solves every row
-exactly (numba: ``np.linalg.solve`` of the row's k x k normal equations); items are updated
-first, then users, as MLlib does, so the final user vectors are the exact solution
-against the final item vectors (and fold-in of a training user reproduces it).
+exactly with :func:`~recsys_embed.models.solve.solve_weighted_rows` (the kernel of fold-in too);
+items are updated first, then users, as MLlib does, so the final user vectors are the exact
+solution against the final item vectors (and fold-in of a training user reproduces it).
 """
 
 from __future__ import annotations
@@ -23,35 +23,9 @@ from threadpoolctl import threadpool_limits
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.data.transforms import WEIGHTINGS, weight_matrix
 from recsys_embed.models.base import Recommender
-from recsys_embed.models.jit import njit_cached
 from recsys_embed.models.params import Param
+from recsys_embed.models.solve import solve_weighted_rows
 from recsys_embed.progress import progress
-
-
-@njit_cached(nogil=True)
-def solve_rows(indptr, indices, conf, other, reg, out):  # numba infers the types
-    """Row r of ``out``: ``(Y'Y + sum_j (c_j - 1) y_j y_j' + reg * n_r I)^-1 sum_j c_j y_j``
-    over the row's entries j (``Y`` = ``other``); rows without entries get 0."""
-    k = other.shape[1]
-    gram = other.T @ other
-    for r in range(len(indptr) - 1):
-        lo, hi = indptr[r], indptr[r + 1]
-        if hi == lo:
-            out[r, :] = 0.0
-            continue
-        a = gram.copy()
-        b = np.zeros(k)
-        for j in range(lo, hi):
-            y = other[indices[j]]
-            c = conf[j]
-            for p in range(k):
-                b[p] += c * y[p]
-                cy = (c - 1.0) * y[p]
-                for q in range(k):
-                    a[p, q] += cy * y[q]
-        for p in range(k):
-            a[p, p] += reg * (hi - lo)
-        out[r, :] = np.linalg.solve(a, b)
 
 
 class ALSWR(Recommender):
@@ -95,15 +69,31 @@ class ALSWR(Recommender):
         users = rng.normal(size=(by_user.shape[0], k)) / np.sqrt(k)  # items are solved first
         items = np.zeros((by_user.shape[1], k))
         reg = float(p["regularization"])
+        item_conf, user_conf = p["alpha"] * by_item.data, p["alpha"] * by_user.data
+        item_ridge = reg * np.diff(by_item.indptr).astype(np.float64)  # reg x the row's count
+        user_ridge = reg * np.diff(by_user.indptr).astype(np.float64)
+        no_bias = np.zeros(0)
         with threadpool_limits(limits=1, user_api="blas"):  # numba's solve calls LAPACK
             for it in progress(
                 range(1, p["iterations"] + 1), desc="als-wr", show=self._show_progress, unit="it"
             ):
-                solve_rows(
-                    by_item.indptr, by_item.indices, p["alpha"] * by_item.data, users, reg, items
+                solve_weighted_rows(
+                    by_item.indptr,
+                    by_item.indices,
+                    item_conf,
+                    users,
+                    no_bias,
+                    item_ridge,
+                    items,
                 )
-                solve_rows(
-                    by_user.indptr, by_user.indices, p["alpha"] * by_user.data, items, reg, users
+                solve_weighted_rows(
+                    by_user.indptr,
+                    by_user.indices,
+                    user_conf,
+                    items,
+                    no_bias,
+                    user_ridge,
+                    users,
                 )
                 self._epoch_done(train, it, lambda: (users, items))
         return users, items

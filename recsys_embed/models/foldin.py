@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from recsys_embed.data.idmap import IdMap, as_id_array
 from recsys_embed.errors import ConfigError
+from recsys_embed.models.solve import solve_weighted_rows
 
 
 def history_matrix(
@@ -59,6 +61,17 @@ def out_fixed(n: int, dim: int, fixed_column: int | None) -> np.ndarray:
     return out
 
 
+def default_confidence(
+    history: sp.csr_matrix, factors: np.ndarray, alpha: float, regularization: float
+) -> tuple[np.ndarray, float]:
+    """Fold-in confidence and ridge of a model without its own (its ``fold_in_alpha`` and
+    ``fold_in_regularization``): ``1 + alpha`` on every history entry, and ``regularization``
+    times the mean squared norm of the item vectors ``factors`` (bias columns left out), so the
+    ridge follows the scale of the model's factors."""
+    reg = regularization * float(np.mean(np.sum(factors * factors, axis=1)))
+    return np.full(history.nnz, 1.0 + alpha), reg
+
+
 def implicit_least_squares(
     item_factors: np.ndarray,
     fixed_column: int | None,
@@ -72,25 +85,27 @@ def implicit_least_squares(
     items, preference 0 with confidence 1 elsewhere, ridge ``regularization`` (one for all rows,
     or one per row). The fixed column stays 1; its item column holds item biases, which are
     subtracted from the targets. With ALS's own confidence and ridge this is exactly ALS's user
-    update.
+    update. Solved in float64 by :func:`~recsys_embed.models.solve.solve_weighted_rows`;
+    returns float32 (n_rows x item_factors' columns).
     """
     full = item_factors.astype(np.float64)
     out = out_fixed(history.shape[0], full.shape[1], fixed_column)
     free = np.ones(full.shape[1], dtype=bool)
-    bias = np.zeros(full.shape[0])
+    bias = np.zeros(0)
     if fixed_column is not None:
         free[fixed_column] = False
-        bias = full[:, fixed_column]
-    y = full[:, free]
-    gram = y.T @ y
-    eye = np.eye(y.shape[1])
+        bias = np.ascontiguousarray(full[:, fixed_column])
     ridge = np.broadcast_to(np.asarray(regularization, dtype=np.float64), (history.shape[0],))
-    base_b = y.T @ (-bias)
-    for u in range(history.shape[0]):
-        lo, hi = history.indptr[u], history.indptr[u + 1]
-        items, c = history.indices[lo:hi], confidence[lo:hi]
-        yh = y[items]
-        a = gram + ridge[u] * eye + (yh.T * (c - 1.0)) @ yh
-        b = base_b + yh.T @ (c * (1.0 - bias[items]) + bias[items])
-        out[u, free] = np.linalg.solve(a, b)
+    solved = np.empty((history.shape[0], int(free.sum())))
+    with threadpool_limits(limits=1, user_api="blas"):  # k x k solves: threads only cost
+        solve_weighted_rows(
+            history.indptr,
+            history.indices,
+            np.ascontiguousarray(confidence, dtype=np.float64),
+            np.ascontiguousarray(full[:, free]),
+            bias,
+            np.ascontiguousarray(ridge),
+            solved,
+        )
+    out[:, free] = solved
     return out

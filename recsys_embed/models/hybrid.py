@@ -11,7 +11,7 @@ from recsys_embed.data.interactions import Interactions
 from recsys_embed.features.codes import sparse_codes, spherical_kmeans
 from recsys_embed.models import persist
 from recsys_embed.models.base import FOLD_IN_PARAMS
-from recsys_embed.models.foldin import implicit_least_squares
+from recsys_embed.models.foldin import default_confidence, implicit_least_squares
 from recsys_embed.models.lightfm import LightFM, fit_lightfm, folded_factors
 from recsys_embed.models.params import Param
 from recsys_embed.models.textbase import (
@@ -182,9 +182,11 @@ class LightFMHybrid(TextModel):
         vectors; the content block is the user's unit mean text vector, as in training."""
         self.require_fitted()
         own = self._own_item_factors()
-        y = own[:, :-2]
-        reg = self.params["fold_in_regularization"] * float(np.mean(np.sum(y * y, axis=1)))
-        conf = np.full(history.nnz, 1.0 + self.params["fold_in_alpha"])
+        p = self.params
+        # the ridge's scale: LightFM's item embeddings (bias columns and content block left out)
+        conf, reg = default_confidence(
+            history, own[:, :-2], p["fold_in_alpha"], p["fold_in_regularization"]
+        )
         users = implicit_least_squares(own, self.fixed_user_column, history, conf, reg)
         return self._content_users(users, history)
 
