@@ -34,7 +34,7 @@ class ALSWR(Recommender):
     ``alpha``: confidence ``alpha * w`` of an observed entry, as in ``als`` (MLlib's
     ``1 + alpha * r``: on binary data ``alpha = 1 + alpha_spark``). ``regularization``: the
     ridge per interaction (MLlib's ``regParam``). Defaults: MLlib's best measured on MovieLens
-    100K (../shared/LIBRARY-FACTS.md: regParam 0.2, alpha 1). Deterministic for a seed.
+    100K (regParam 0.2, alpha 1: evaluation/README.md, Spark). Deterministic for a seed.
     """
 
     name = "als-wr"

@@ -18,7 +18,7 @@ from recsys_embed.data.idmap import IdMap
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import DataError, NotFittedError
 from recsys_embed.models import persist
-from recsys_embed.models.foldin import implicit_least_squares, out_fixed
+from recsys_embed.models.foldin import default_confidence, implicit_least_squares, out_fixed
 from recsys_embed.models.frames import Output
 from recsys_embed.models.params import FOLD_IN_PARAMS, EpochHook, Parametrised, check_params
 from recsys_embed.models.vectors import FittedVectors, require_finite
@@ -175,9 +175,8 @@ class Recommender(Parametrised, ABC):
     def _fold_in_confidence(self, history: sp.csr_matrix) -> tuple[np.ndarray, float | np.ndarray]:
         """Confidence of each history entry, and the absolute ridge (or one per history row),
         for :meth:`fold_in`."""
-        y = self.similarity_vectors()
-        reg = self.params["fold_in_regularization"] * float(np.mean(np.sum(y * y, axis=1)))
-        return np.full(history.nnz, 1.0 + self.params["fold_in_alpha"]), reg
+        alpha, reg = self.params["fold_in_alpha"], self.params["fold_in_regularization"]
+        return default_confidence(history, self.similarity_vectors(), alpha, reg)
 
     def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
         """User vectors for new users from a (n_new x n_items) history matrix: Hu, Koren &

@@ -63,7 +63,7 @@ class LightFMHybrid(TextModel):
     Real-valued, signed features: LightFM represents an item as ``sum_j f_ij e_j`` and accepts
     any real ``f``; only its ``Dataset`` helper L1-normalises rows, which assumes non-negative
     counts and shrinks a dense text block against the identity column. The matrix is passed
-    as built here, un-normalised (measured better than L1 rows in ../shared/LIBRARY-FACTS.md).
+    as built here, un-normalised (it measured better than L1-normalised rows).
     Items without training interactions are scored from their text (and tokens) alone;
     :meth:`add_items` adds new ones after fitting. With ``content_weight=0`` scores equal
     LightFM's ``predict``.
