@@ -2,7 +2,7 @@
 engine and the log's size already tell. A bad last model fails in seconds, not after the
 models before it are fitted.
 
-Each error is the one the later check would raise (the same one-line message and exit code):
+Each error has the one-line message and exit code the command line's later check gave:
 
 - :func:`check_models` (the config alone): each model's type runs on the engine, the item
   text it needs (a blend: any member's) is configured, and the files it names exist;
