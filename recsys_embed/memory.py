@@ -71,3 +71,19 @@ def check_memory(need: int, what: str, hint: str = "") -> None:
 def dense_scores_bytes(rows: int, cols: int) -> int:
     """A float32 score block and the top-k selection's temporaries (about one more block)."""
     return 2 * 4 * int(rows) * int(cols)
+
+
+def ease_fit_bytes(n_users: int, n_items: int) -> int:
+    """EASE's fit: the float32 ``n_items x n_items`` Gram matrix (inverted in its own memory)
+    and the dense float32 ``n_users x n_items`` history rows."""
+    return 4 * int(n_items) * int(n_items) + 4 * int(n_users) * int(n_items)
+
+
+def check_ease_fit(n_users: int, n_items: int) -> None:
+    """Raise :class:`MemoryLimitError` unless EASE's fit on a log of this size fits in memory."""
+    check_memory(
+        ease_fit_bytes(n_users, n_items),
+        f"EASE on {n_items} items and {n_users} users (an {n_items} x {n_items} float32 "
+        f"inverse and {n_users} x {n_items} history rows)",
+        "EASE suits catalogues up to a few 10k items; use another model or fewer items",
+    )

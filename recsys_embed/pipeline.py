@@ -1,41 +1,45 @@
-"""The jobs behind the command line, as functions: load, split, fit, evaluate, write."""
+"""One orchestration of a run behind the command line: check, load, split, fit, evaluate,
+write. Where the steps execute is an :class:`~recsys_embed.engine.Engine`: this process
+(:class:`~recsys_embed.engine.LocalEngine`, the default) or Spark
+(:class:`recsys_embed.spark.jobs.SparkEngine`); the checks, the order of the steps, the log
+lines and the run's files are the same on both. Every requirement the config and the log's
+size tell is checked for every model before the first fit (:mod:`recsys_embed.preflight`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
+from recsys_embed import preflight
 from recsys_embed.atomic import write_text
 from recsys_embed.config import RunConfig, Vocabulary, resolved_config, to_toml
 from recsys_embed.data.interactions import Interactions
-from recsys_embed.data.loaders import read_interactions, read_item_text, read_user_ids
-from recsys_embed.data.movielens import (
-    DATASETS,
-    load_dataset,
-)
+from recsys_embed.data.loaders import read_user_ids
+from recsys_embed.data.movielens import DATASETS
 from recsys_embed.data.splits import make_split, read_test_pairs
-from recsys_embed.data.transforms import filter_min_weight
+from recsys_embed.engine import (
+    PATH_PARAMS,
+    Engine,
+    LocalEngine,
+    Log,
+    build_model,
+    fit_model,
+    load_data,
+)
 from recsys_embed.errors import ConfigError
-from recsys_embed.evaluate import METRICS, Report, evaluate
-from recsys_embed.features.catalogue import TRAINED_VECTORS
-from recsys_embed.models import registry
+from recsys_embed.evaluate import METRICS, Report
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.params import check_params
-from recsys_embed.models.registry import REGISTRY, create, library_versions
+from recsys_embed.models.registry import REGISTRY, library_versions
 from recsys_embed.reports import plot_metrics, write_artifacts
 from recsys_embed.tuning.carve import Carve
 from recsys_embed.tuning.search import TuneResult, tune
 from recsys_embed.version import __version__
 
-Log = Callable[[str], None]
-PATH_PARAMS = ("vectors", "item_vectors", "item_vector_ids")
-
-# make_split, read_test_pairs, read_user_ids and resolved_config live next to what they
-# belong to (splits, loaders, config); they stay importable from here
+# make_split, read_test_pairs, read_user_ids, resolved_config and the engine's helpers live
+# next to what they belong to (splits, loaders, config, engine); they stay importable from here
 __all__ = [
     "VOCABULARY",
     "build_model",
@@ -58,116 +62,49 @@ def _check_model(kind: str, params: dict[str, Any]) -> None:
 VOCABULARY = Vocabulary(tuple(DATASETS), METRICS, tuple(REGISTRY), _check_model)
 
 
-def load_data(config: RunConfig) -> tuple[Interactions, pl.DataFrame | None]:
-    """Interactions (filtered and weighted as configured) and the item text, if any."""
-    d = config.data
-    items = None
-    if d.is_dataset:
-        ds = load_dataset(d.interactions)
-        inter, items = ds.interactions, ds.items
-    else:
-        inter = read_interactions(
-            d.interactions,
-            d.user_col or "",
-            d.item_col or "",
-            d.weight_col,
-            d.time_col,
-            sep=d.sep,
-            has_header=d.has_header,
-        )
-    if d.items is not None:
-        it = d.items
-        items = read_item_text(
-            it.path,
-            it.id_col,
-            list(it.text_cols),
-            sep=it.sep,
-            tags_path=it.tags_path,
-            tag_col=it.tag_col,
-        )
-    if d.min_weight is not None:
-        low, high = (
-            (float(inter.weights.min()), float(inter.weights.max())) if inter.nnz else (0, 0)
-        )
-        inter = filter_min_weight(inter, d.min_weight)
-        if inter.nnz == 0:
-            raise ConfigError(
-                f"{config.source}: [data] min_weight = {d.min_weight} leaves no interaction "
-                f"(the weights of {d.interactions} range from {low:g} to {high:g})"
-            )
-    if d.binary:
-        inter = inter.with_unit_weights()
-    return inter, items
-
-
-def build_model(config: RunConfig, name: str, threads: int | None = None) -> Recommender:
-    m = config.model(name)
-    params = dict(m.params)
-    if threads is not None and "num_threads" in REGISTRY[m.type].PARAMS:
-        params["num_threads"] = threads
-    for key in PATH_PARAMS:  # files named relative to the config file
-        value = params.get(key)
-        if isinstance(value, str) and value not in TRAINED_VECTORS:
-            if config.source != "<default config>":
-                params[key] = str(Path(config.source).parent / Path(value).expanduser())
-    return create(m.type, **params)
-
-
-def fit_model(
-    model: Recommender,
-    name: str,
-    train: Interactions,
-    items: pl.DataFrame | None,
-    show_progress: bool | None = None,
-) -> None:
-    """Fit, handing item text to the models that need it."""
-    registry.fit(model, train, items, what=f"[models.{name}]", show_progress=show_progress)
-
-
 def run_evaluation(
     config: RunConfig,
     out_dir: str | Path,
     log: Log,
     threads: int | None = None,
     show_progress: bool | None = None,
+    engine: Engine[Any] | None = None,
 ) -> Report:
-    """Load, split, fit every configured model, evaluate, and write the run's files."""
+    """Check, load, split, fit every configured model, evaluate, and write the run's files
+    in ``out_dir`` (files of an earlier run there are replaced)."""
+    run: Engine[Any] = engine or LocalEngine()
     out = Path(out_dir)
-    log(f"loading {config.data.interactions}")
-    inter, items = load_data(config)
-    log(f"{inter.n_users} users x {inter.n_items} items, {inter.nnz} interactions")
-    train, test, candidates = make_split(inter, config.split, config.data)
+    names = [m.name for m in config.models]
+    preflight.check_models(config, names, run)
+    run.check_evaluation(config)
+    preflight.check_run_folder(out)
+    preflight.check_writable(out)
+    log(f"loading {config.data.interactions}{run.label}")
+    data, items = run.load(config, preflight.reads_item_text(config, names))
+    n_users, n_items, nnz = run.size(data)
+    log(f"{n_users} users x {n_items} items, {nnz} interactions")
+    preflight.check_sizes(config, names, n_users, n_items)
+    train_part, test_part, candidates = run.split(config, data)
+    train, test = run.local(train_part), run.local(test_part)
     log(f"split {config.split.method}: {train.nnz} train, {test.nnz} test interactions")
     models: dict[str, Recommender] = {}
     for m in config.models:
-        model = build_model(config, m.name, threads)
-        log(f"fitting {m.name} ({m.type})")
-        fit_model(model, m.name, train, items, show_progress)
+        log(f"fitting {m.name} ({m.type}{run.where(m.type)})")
+        model = run.fit(config, m.name, train_part, items, threads, show_progress)
         log(f"fitted {m.name} in {model.fit_seconds_:.2f}s")
         models[m.name] = model
-    log("evaluating")
-    report = evaluate(
-        models,
-        train,
-        test,
-        k=config.evaluate.k,
-        metrics=config.evaluate.metrics,
-        candidates=candidates,
-        chunk_size=config.evaluate.chunk_size,
-        exclude_train=config.evaluate.exclude_train,
-        show_progress=show_progress,
-    )
+    report = run.evaluate(models, train_part, test_part, candidates, config, show_progress, log)
     extra = {
         "dataset": {
             "source": config.data.interactions,
-            "users": inter.n_users,
-            "items": inter.n_items,
-            "interactions": inter.nnz,
+            "users": n_users,
+            "items": n_items,
+            "interactions": nnz,
         },
         "split": dataclasses.asdict(config.split),
-        "versions": {"recsys_embed": __version__, **library_versions()},
+        "versions": {"recsys_embed": __version__, **run.versions(), **library_versions()},
     }
-    write_run(report, out, extra, resolved_config(config, models), log)
+    write_run(report, out, extra, run.resolved(config, models), log)
     return report
 
 
@@ -192,13 +129,20 @@ def train_model(
     log: Log,
     threads: int | None = None,
     show_progress: bool | None = None,
+    engine: Engine[Any] | None = None,
 ) -> Path:
-    """Fit one configured model on all the data (no split) and save it."""
-    inter, items = load_data(config)
-    model = build_model(config, name, threads)
-    log(f"fitting {name} on {inter.nnz} interactions")
-    fit_model(model, name, inter, items, show_progress)
-    path = model.save(out_dir)
+    """Check, then fit one configured model on all the data (no split) and save it."""
+    run: Engine[Any] = engine or LocalEngine()
+    out = Path(out_dir)
+    preflight.check_models(config, [name], run)
+    preflight.check_model_folder(out)
+    preflight.check_writable(out)
+    data, items = run.load(config, preflight.reads_item_text(config, [name]))
+    n_users, n_items, nnz = run.size(data)
+    preflight.check_sizes(config, [name], n_users, n_items)
+    log(f"fitting {name} on {nnz} interactions")
+    model = run.fit(config, name, data, items, threads, show_progress)
+    path = run.save(config, name, model, out)
     log(f"saved {name} to {path} ({model.fit_seconds_:.2f}s fit)")
     return path
 
@@ -250,7 +194,10 @@ def run_tuning(
     best.toml (the chosen setting). ``data``: :func:`tuning_data`'s result, to reuse one."""
     m = config.model(name)
     t = config.tune
+    preflight.check_models(config, [name], LocalEngine())
+    preflight.check_tune_folder(Path(out_dir))
     train, test, candidates, items, how = data if data is not None else tuning_data(config)
+    preflight.check_sizes(config, [name], train.n_users, train.n_items)
     log(f"split {config.split.method}: {train.nnz} train, {test.nnz} test interactions")
     fixed = dict(m.params)  # what the table sets is held; the rest is searched
     resolved = build_model(config, name).get_params()

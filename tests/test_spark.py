@@ -524,8 +524,12 @@ def test_cli_evaluate_and_recommend_on_spark_equal_local(spark, tmp_path, monkey
         "--quiet",
     ]
     assert main(["evaluate", *args]) == 0
-    local = json.loads((tmp_path / "local" / "metrics.json").read_text())["models"]
-    mine = json.loads((tmp_path / "spark" / "metrics.json").read_text())["models"]
+    local_run = json.loads((tmp_path / "local" / "metrics.json").read_text())
+    spark_run = json.loads((tmp_path / "spark" / "metrics.json").read_text())
+    local, mine = local_run["models"], spark_run["models"]
+    # one conventions dict for both engines; Spark's names itself
+    assert spark_run["conventions"].pop("engine") == "spark (local[2])"
+    assert spark_run["conventions"] == local_run["conventions"]
     for name in ("pop", "als"):
         for key, value in local[name]["metrics"].items():
             assert abs(mine[name]["metrics"][key] - value) < 1e-9, (name, key)
@@ -620,6 +624,27 @@ def test_cli_spark_only_model_and_split_errors(spark, tmp_path, capsys):
         ]
     )
     assert code == 2 and "method = 'hash'" in capsys.readouterr().err
+
+
+def test_spark_engine_loads_a_datasets_item_text_only_for_models_that_read_it(spark, tmp_path):
+    from recsys_embed import preflight
+    from recsys_embed.config import EngineConfig, load_config
+    from recsys_embed.pipeline import VOCABULARY
+    from recsys_embed.spark.jobs import SparkEngine
+    from recsys_embed.spark.params import spark_vocabulary
+
+    path = tmp_path / "run.toml"
+    path.write_text(
+        '[data]\ninteractions = "movielens-latest-small"\n[models.als]\ntype = "als"\n'
+        '[models.s]\ntype = "spark-als"\n[models.knn]\ntype = "text-knn"\n'
+    )
+    config = load_config(path, spark_vocabulary(VOCABULARY))
+    engine = SparkEngine(EngineConfig(name="spark"))
+    assert not preflight.reads_item_text(config, ["als", "s"])  # was: every dataset run
+    data, items = engine.load(config, preflight.reads_item_text(config, ["als", "s"]))
+    assert items is None and engine.size(data)[:2] == (data.spark.n_users, data.spark.n_items)
+    _, items = engine.load(config, preflight.reads_item_text(config, ["als", "knn"]))
+    assert items is not None and {"item_id", "text"} <= set(items.columns)
 
 
 # ---- configuration (no Spark needed) ------------------------------------------------------------

@@ -5,53 +5,60 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recsys_embed.cli.item_commands import _add_items, _similar, _write_frame
 from recsys_embed.cli.log import Log
 from recsys_embed.errors import ConfigError
 
+if TYPE_CHECKING:
+    from recsys_embed.config import RunConfig
+    from recsys_embed.engine import Engine
+
 MAX_K = 1_000_000  # --k beyond this is a typo, not a top list
+SWITCH_ENGINE = "run with --engine {engine} (or [engine] name = '{engine}')"
 
 
-def _run_config(args: argparse.Namespace) -> tuple[Any, bool]:
-    """The run config (Spark-only model types allowed) and whether it runs on Spark."""
+def _run_config(args: argparse.Namespace) -> tuple[RunConfig, Engine[Any]]:
+    """The run config (Spark-only model types allowed) and the engine it runs on, its models
+    (``--model``, else all) checked before anything is read."""
+    from recsys_embed import preflight
     from recsys_embed.config import load_config
+    from recsys_embed.engine import LocalEngine
     from recsys_embed.pipeline import VOCABULARY
-    from recsys_embed.spark.params import SPARK_MODELS, spark_vocabulary
+    from recsys_embed.spark.params import spark_vocabulary
 
     config = load_config(args.config, spark_vocabulary(VOCABULARY))
     on_spark = (args.engine or config.engine.name) == "spark"
     if args.master and not on_spark:
         raise ConfigError("--master needs the Spark engine: add --engine spark")
+    model = getattr(args, "model", None)
+    if model is not None:
+        config.model(model)  # fails early, naming the configured models
+    names = [m.name for m in config.models] if model is None else [model]
     if not on_spark:
-        for m in config.models:
-            if m.type in SPARK_MODELS and (getattr(args, "model", None) in (None, m.name)):
-                raise ConfigError(
-                    f"{config.source}: [models.{m.name}] type {m.type!r} trains on Spark: "
-                    "run with --engine spark (or [engine] name = 'spark')"
-                )
-    if on_spark:
-        from recsys_embed.spark import require_spark
+        local = LocalEngine()
+        preflight.check_models(config, names, local, SWITCH_ENGINE)
+        return config, local
+    from recsys_embed.spark import require_spark
 
-        require_spark()
-    return config, on_spark
+    require_spark()
+    from recsys_embed.spark.jobs import SparkEngine
+
+    spark = SparkEngine(config.engine, args.master)
+    preflight.check_models(config, names, spark, SWITCH_ENGINE)
+    return config, spark
 
 
 def _evaluate(args: argparse.Namespace, log: Log) -> None:
-    from recsys_embed import atomic
+    from recsys_embed import atomic, preflight
     from recsys_embed.pipeline import run_evaluation
 
     out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: exists and is not a folder")
-    previous = (out / "metrics.json").is_file()
-    if out.is_dir() and not previous and any(out.iterdir()) and not args.overwrite:
-        raise ConfigError(
-            f"--out {out}: a non-empty folder that is not a previous run; "
-            "pass --overwrite to replace it"
-        )
-    config, on_spark = _run_config(args)
+    preflight.check_run_folder(
+        out, args.overwrite, f"--out {out}", "pass --overwrite to replace it"
+    )
+    config, engine = _run_config(args)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic.sweep_stale(out)
     staged = atomic.temp_dir(out)
@@ -60,14 +67,7 @@ def _evaluate(args: argparse.Namespace, log: Log) -> None:
         log(message.replace(str(staged), str(out)))
 
     try:  # the whole run is written aside, then swapped in: never a mix of two runs
-        if on_spark:
-            from recsys_embed.spark.jobs import run_spark_evaluation
-
-            report = run_spark_evaluation(config, staged, say, args.threads, args.master)
-        else:
-            report = run_evaluation(
-                config, staged, say, threads=args.threads, show_progress=log.show_progress
-            )
+        report = run_evaluation(config, staged, say, args.threads, log.show_progress, engine)
         atomic.publish_dir(staged, out)
     except BaseException:
         atomic.remove(staged)
@@ -76,22 +76,13 @@ def _evaluate(args: argparse.Namespace, log: Log) -> None:
 
 
 def _train(args: argparse.Namespace, log: Log) -> None:
-    from recsys_embed.models.persist import is_model_dir
+    from recsys_embed import preflight
     from recsys_embed.pipeline import train_model
 
     out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and not is_model_dir(out) and any(out.iterdir()):
-        raise ConfigError(f"--out {out}: a non-empty folder that is not a saved model")
-    config, on_spark = _run_config(args)
-    config.model(args.model)  # fails early, naming the configured models
-    if on_spark:
-        from recsys_embed.spark.jobs import train_on_spark
-
-        train_on_spark(config, args.model, out, log, args.threads, args.master)
-        return
-    train_model(config, args.model, out, log, threads=args.threads, show_progress=log.show_progress)
+    preflight.check_model_folder(out, f"--out {out}")
+    config, engine = _run_config(args)
+    train_model(config, args.model, out, log, args.threads, log.show_progress, engine)
 
 
 def _tune(args: argparse.Namespace, log: Log) -> None:
@@ -172,6 +163,10 @@ def _recommend_spark(args: argparse.Namespace, log: Log) -> None:
     require_spark()
     from recsys_embed.spark.jobs import recommend_on_spark
 
+    if str(args.out).lower().endswith(".csv"):
+        raise ConfigError(
+            f"--out {args.out}: the Spark engine writes a directory of parquet part files"
+        )
     log(f"recommending top {args.k} on Spark ({args.master or 'local[*]'})")
     summary = recommend_on_spark(
         args.model,

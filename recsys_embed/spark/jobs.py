@@ -1,30 +1,34 @@
-"""The command-line jobs on Spark: evaluate, train and recommend, writing what the local jobs do.
+"""The Spark engine of :mod:`recsys_embed.pipeline` (:class:`SparkEngine`) and the batch on Spark.
 
-``evaluate``: load, split, fit (``spark-als`` on Spark; other models locally on the collected
-train matrix), score on Spark, metrics as DataFrame aggregates, then the same run files as
-:func:`recsys_embed.pipeline.run_evaluation`.
+Only what differs on Spark is here: the log is read, merged, filtered and indexed on Spark,
+split there, ``spark-als`` trains with MLlib (the other models fit locally on the collected
+train matrix), the top lists are scored on Spark and the metrics are DataFrame aggregates.
+The checks, the order of the steps, the conventions and the run's files are the pipeline's.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from recsys_embed import __version__
-from recsys_embed.config import EngineConfig, RunConfig
-from recsys_embed.data.loaders import read_item_text
+from recsys_embed.config import EngineConfig, RunConfig, resolved_config
+from recsys_embed.data.interactions import Interactions
 from recsys_embed.data.movielens import load_dataset
+from recsys_embed.engine import build_model, fit_model, read_items
 from recsys_embed.errors import ConfigError
-from recsys_embed.evaluate import ModelResult, Report
+from recsys_embed.evaluate import ModelResult, Report, conventions
+from recsys_embed.models.alswr import ALSWR
 from recsys_embed.models.base import Recommender
-from recsys_embed.models.registry import REGISTRY, library_versions
+from recsys_embed.models.registry import REGISTRY
 from recsys_embed.spark.als import fit_spark_als, save_spark_als
 from recsys_embed.spark.data import (
     SparkInteractions,
@@ -34,6 +38,7 @@ from recsys_embed.spark.data import (
     to_local,
 )
 from recsys_embed.spark.metrics import check_metrics, coverage, per_user_metrics
+from recsys_embed.spark.params import SPARK_MODELS
 from recsys_embed.spark.scoring import (
     SparkBatchSummary,
     item_side,
@@ -44,11 +49,20 @@ from recsys_embed.spark.scoring import (
 from recsys_embed.spark.session import get_session
 from recsys_embed.spark.split import make_split
 
+__all__ = [
+    "SparkEngine",
+    "SparkLog",
+    "dataset_log",
+    "evaluate_on_spark",
+    "load_spark_data",
+    "recommend_on_spark",
+    "session_for",
+]
 Log = Callable[[str], None]
 
 
 def session_for(engine: EngineConfig, master: str | None = None) -> SparkSession:
-    """The session for a run: ``--master`` over ``[engine] master``; conf and checkpoint dir."""
+    """The session for a run: ``master`` over ``[engine] master``; conf and checkpoint dir."""
     return get_session(master or engine.master, engine.conf, engine.checkpoint_dir)
 
 
@@ -61,48 +75,6 @@ def load_spark_data(spark: SparkSession, config: RunConfig) -> SparkInteractions
         cols = (d.user_col or "", d.item_col or "", d.weight_col, d.time_col)
         log = read_log(spark, d.interactions, *cols, sep=d.sep, has_header=d.has_header)
     return index_log(log, d.interactions, d.min_weight, d.binary).cache()
-
-
-def _item_text(config: RunConfig) -> pl.DataFrame | None:
-    d = config.data
-    if d.items is not None:
-        it = d.items
-        return read_item_text(
-            it.path,
-            it.id_col,
-            list(it.text_cols),
-            it.sep,
-            tags_path=it.tags_path,
-            tag_col=it.tag_col,
-        )
-    if d.is_dataset and any(
-        getattr(REGISTRY.get(m.type), "needs_item_text", False) for m in config.models
-    ):
-        return load_dataset(d.interactions).items
-    return None
-
-
-def _fit(
-    spark: SparkSession,
-    config: RunConfig,
-    name: str,
-    train_s: SparkInteractions,
-    train: object,
-    items: pl.DataFrame | None,
-    threads: int | None,
-    log: Log,
-) -> Recommender:
-    from recsys_embed.pipeline import build_model, fit_model
-
-    m = config.model(name)
-    log(f"fitting {name} ({m.type}{' on Spark' if m.type == 'spark-als' else ' locally'})")
-    if m.type == "spark-als":
-        model: Recommender = fit_spark_als(spark, train_s, m.params)
-    else:
-        model = build_model(config, name, threads)
-        fit_model(model, name, train, items)  # type: ignore[arg-type]
-    log(f"fitted {name} in {model.fit_seconds_:.2f}s")
-    return model
 
 
 def evaluate_on_spark(
@@ -161,95 +133,129 @@ def _result(
     )
 
 
-def run_spark_evaluation(
-    config: RunConfig,
-    out_dir: str | Path,
-    log: Log,
-    threads: int | None = None,
-    master: str | None = None,
-) -> Report:
-    """``recsys-embed evaluate --engine spark``: see the module docstring."""
-    from recsys_embed.pipeline import resolved_config, write_run
+@dataclass
+class SparkLog:
+    """A log (or a split's part) on Spark, and its local copy once one is needed."""
 
-    ev = config.evaluate
-    check_metrics(ev.metrics)
-    spark = session_for(config.engine, master)
-    log(f"loading {config.data.interactions} on Spark ({spark.sparkContext.master})")
-    si = load_spark_data(spark, config)
-    log(f"{si.n_users} users x {si.n_items} items")
-    train_s, test_s = make_split(spark, si, config.split, config.data)
-    train, test = to_local(train_s), to_local(test_s)
-    log(f"split {config.split.method}: {train.nnz} train, {test.nnz} test interactions")
-    items = _item_text(config)
-    models = {
-        m.name: _fit(spark, config, m.name, train_s, train, items, threads, log)
-        for m in config.models
-    }
-    ks = list(ev.k)
-    user_idx = np.flatnonzero(np.diff(test.matrix.indptr) > 0)
-    results = {}
-    for name, model in models.items():
-        log(f"evaluating {name} on Spark")
-        start = time.perf_counter()
-        recs, per_user, scalars = evaluate_on_spark(
-            spark, model, train_s, test_s, ks, list(ev.metrics), ev.chunk_size, ev.exclude_train
-        )
-        results[name] = _result(
-            name, model, recs, per_user, scalars, user_idx, max(ks), time.perf_counter() - start
-        )
-        recs.unpersist()
-    conventions = {
-        "users": "users with >= 1 test item",
-        "excluded": "each user's train items are never ranked"
-        if ev.exclude_train
-        else "nothing: train items are ranked (and are AUC negatives)",
-        "ranking": "full catalogue",
-        "recall_denominator": "relevant",
-        "ndcg_ideal": "relevant",
-        "only_with_recommendations": False,
-        "ties": "equal scores rank the lower item index first",
-        "ci": "normal",
-        "engine": f"spark ({spark.sparkContext.master})",
-    }
-    report = Report(results, user_idx, ks, list(ev.metrics), conventions, train, test)
-    extra = {
-        "dataset": {
-            "source": config.data.interactions,
-            "users": si.n_users,
-            "items": si.n_items,
-            "interactions": train.nnz + test.nnz,
-        },
-        "split": dataclasses.asdict(config.split),
-        "versions": {"recsys_embed": __version__, "pyspark": spark.version, **library_versions()},
-    }
-    resolved = resolved_config(config, {})
-    resolved["models"] = {m.name: {"type": m.type, **m.params} for m in config.models}
-    resolved["engine"] = {"name": "spark", "master": spark.sparkContext.master}
-    write_run(report, Path(out_dir), extra, resolved, log)
-    return report
+    spark: SparkInteractions
+    _local: Interactions | None = field(default=None, repr=False)
+
+    def local(self) -> Interactions:
+        if self._local is None:
+            self._local = to_local(self.spark)
+        return self._local
 
 
-def train_on_spark(
-    config: RunConfig,
-    name: str,
-    out_dir: str | Path,
-    log: Log,
-    threads: int | None = None,
-    master: str | None = None,
-) -> Path:
-    """``recsys-embed train --engine spark``: all the data, no split; a normal model folder."""
-    spark = session_for(config.engine, master)
-    si = load_spark_data(spark, config)
-    m = config.model(name)
-    model: Recommender
-    if m.type == "spark-als":
-        als = fit_spark_als(spark, si, m.params)
-        path, model = save_spark_als(als, out_dir), als
-    else:
-        model = _fit(spark, config, name, si, to_local(si), _item_text(config), threads, log)
-        path = model.save(out_dir)
-    log(f"saved {name} to {path} ({model.fit_seconds_:.2f}s fit)")
-    return path
+class SparkEngine:
+    """The pipeline's steps on Spark (see the module docstring). The session starts when the
+    log is first read: ``[engine]``'s master and settings, ``master`` overriding its master."""
+
+    name = "spark"
+    model_types: Collection[str] = (*REGISTRY, *SPARK_MODELS)
+
+    def __init__(self, engine: EngineConfig, master: str | None = None) -> None:
+        self.engine, self.master_arg = engine, master
+
+    @cached_property
+    def spark(self) -> SparkSession:
+        return session_for(self.engine, self.master_arg)
+
+    @property
+    def master(self) -> str:
+        return str(self.spark.sparkContext.master)
+
+    @property
+    def label(self) -> str:
+        return f" on Spark ({self.master})"
+
+    def where(self, kind: str) -> str:
+        return " on Spark" if kind in SPARK_MODELS else " locally"
+
+    def check_evaluation(self, config: RunConfig) -> None:
+        check_metrics(config.evaluate.metrics)
+
+    def load(self, config: RunConfig, with_text: bool) -> tuple[SparkLog, pl.DataFrame | None]:
+        items = read_items(config)
+        if items is None and config.data.is_dataset and with_text:
+            items = load_dataset(config.data.interactions).items
+        return SparkLog(load_spark_data(self.spark, config)), items
+
+    def size(self, data: SparkLog) -> tuple[int, int, int]:
+        return data.spark.n_users, data.spark.n_items, data.spark.frame.count()
+
+    def split(self, config: RunConfig, data: SparkLog) -> tuple[SparkLog, SparkLog, Any]:
+        train, test = make_split(self.spark, data.spark, config.split, config.data)
+        return SparkLog(train), SparkLog(test), None
+
+    def local(self, data: SparkLog) -> Interactions:
+        return data.local()
+
+    def fit(
+        self,
+        config: RunConfig,
+        name: str,
+        train: SparkLog,
+        items: pl.DataFrame | None,
+        threads: int | None,
+        show_progress: bool | None,
+    ) -> Recommender:
+        m = config.model(name)
+        if m.type in SPARK_MODELS:
+            return fit_spark_als(self.spark, train.spark, m.params)
+        model = build_model(config, name, threads)
+        fit_model(model, name, train.local(), items, show_progress)
+        return model
+
+    def evaluate(
+        self,
+        models: Mapping[str, Recommender],
+        train: SparkLog,
+        test: SparkLog,
+        candidates: Any,
+        config: RunConfig,
+        show_progress: bool | None,
+        log: Log,
+    ) -> Report:
+        ev = config.evaluate
+        ks = list(ev.k)
+        user_idx = np.flatnonzero(np.diff(test.local().matrix.indptr) > 0)
+        results = {}
+        for name, model in models.items():
+            log(f"evaluating {name} on Spark")
+            start = time.perf_counter()
+            recs, per_user, scalars = evaluate_on_spark(
+                self.spark,
+                model,
+                train.spark,
+                test.spark,
+                ks,
+                list(ev.metrics),
+                ev.chunk_size,
+                ev.exclude_train,
+            )
+            seconds = time.perf_counter() - start
+            results[name] = _result(
+                name, model, recs, per_user, scalars, user_idx, max(ks), seconds
+            )
+            recs.unpersist()
+        used = {**conventions(ev.exclude_train), "engine": f"spark ({self.master})"}
+        return Report(results, user_idx, ks, list(ev.metrics), used, train.local(), test.local())
+
+    def save(self, config: RunConfig, name: str, model: Recommender, out: Path) -> Path:
+        if config.model(name).type in SPARK_MODELS and isinstance(model, ALSWR):
+            return save_spark_als(model, out)
+        return model.save(out)
+
+    def versions(self) -> dict[str, str]:
+        return {"pyspark": str(self.spark.version)}
+
+    def resolved(self, config: RunConfig, models: Mapping[str, Recommender]) -> dict[str, Any]:
+        """The config's own model tables (a ``spark-als`` model holds its ``als-wr`` twin's
+        parameters) and the engine."""
+        resolved = resolved_config(config, {})
+        resolved["models"] = {m.name: {"type": m.type, **m.params} for m in config.models}
+        resolved["engine"] = {"name": "spark", "master": self.master}
+        return resolved
 
 
 def recommend_on_spark(
@@ -267,7 +273,7 @@ def recommend_on_spark(
     from recsys_embed.models.registry import load
 
     if out.lower().endswith(".csv"):
-        raise ConfigError(f"--out {out}: the Spark engine writes a directory of parquet part files")
+        raise ConfigError(f"{out}: the Spark engine writes a directory of parquet part files")
     model = load(model_dir)
     spark = session_for(engine, master)
     return recommend_to_parquet(spark, model, out, k, users, chunk_size, exclude_seen, unknown)
