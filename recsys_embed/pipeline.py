@@ -21,11 +21,13 @@ from recsys_embed.data.splits import make_split, read_test_pairs
 from recsys_embed.data.transforms import filter_min_weight
 from recsys_embed.errors import ConfigError
 from recsys_embed.evaluate import METRICS, Report, evaluate
+from recsys_embed.features.cache import WordVectorCache
 from recsys_embed.features.catalogue import TRAINED_VECTORS
 from recsys_embed.models import registry
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.params import check_params
 from recsys_embed.models.registry import REGISTRY, create, library_versions
+from recsys_embed.models.textbase import share_word_vectors
 from recsys_embed.reports import plot_metrics, write_artifacts
 from recsys_embed.tuning.carve import Carve
 from recsys_embed.tuning.search import TuneResult, tune
@@ -139,8 +141,9 @@ def run_evaluation(
     train, test, candidates = make_split(inter, config.split, config.data)
     log(f"split {config.split.method}: {train.nnz} train, {test.nnz} test interactions")
     models: dict[str, Recommender] = {}
+    word_vectors = WordVectorCache()  # one per run: its text models build each vector set once
     for m in config.models:
-        model = build_model(config, m.name, threads)
+        model = share_word_vectors(build_model(config, m.name, threads), word_vectors)
         log(f"fitting {m.name} ({m.type})")
         fit_model(model, m.name, train, items, show_progress)
         log(f"fitted {m.name} in {model.fit_seconds_:.2f}s")
