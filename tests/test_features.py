@@ -236,6 +236,18 @@ def test_ppmi_svd_pairs_are_nearest_neighbours_and_runs_are_identical():
     assert again.words == wv.words and again.matrix.tobytes() == wv.matrix.tobytes()
 
 
+def test_ppmi_svd_is_the_same_on_every_build_of_a_small_vocabulary():
+    # 11 words, rank 8, repeated singular values: ARPACK would restart from an unseeded
+    # random vector here (a dense SVD is used instead)
+    from recsys_embed.features.ppmi import train_ppmi_svd
+
+    docs = [[f"group{i // 30}", f"word{i % 7}"] for i in range(120)]
+    builds = [train_ppmi_svd(docs, dim=64, seed=0, show=False) for _ in range(3)]
+    assert {b.matrix.tobytes() for b in builds} == {builds[0].matrix.tobytes()}
+    unit = builds[0].matrix / np.linalg.norm(builds[0].matrix, axis=1, keepdims=True)
+    assert builds[0].matrix.shape == (11, 64) and np.isfinite(unit).all()
+
+
 def cache_test_data():
     import polars as pl
 
