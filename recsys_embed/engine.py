@@ -24,10 +24,12 @@ from recsys_embed.data.splits import make_split
 from recsys_embed.data.transforms import filter_min_weight
 from recsys_embed.errors import ConfigError
 from recsys_embed.evaluate import Report, evaluate
+from recsys_embed.features.cache import WordVectorCache
 from recsys_embed.features.catalogue import TRAINED_VECTORS
 from recsys_embed.models import registry
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.registry import REGISTRY, create
+from recsys_embed.models.textbase import share_word_vectors
 
 Log = Callable[[str], None]
 L = TypeVar("L")
@@ -78,6 +80,7 @@ class Engine(Protocol[L]):
         items: pl.DataFrame | None,
         threads: int | None,
         show_progress: bool | None,
+        word_vectors: WordVectorCache | None = None,
     ) -> Recommender:
         """``[models.NAME]`` fitted on ``train``."""
         ...
@@ -217,8 +220,9 @@ class LocalEngine:
         items: pl.DataFrame | None,
         threads: int | None,
         show_progress: bool | None,
+        word_vectors: WordVectorCache | None = None,
     ) -> Recommender:
-        model = build_model(config, name, threads)
+        model = share_word_vectors(build_model(config, name, threads), word_vectors)
         fit_model(model, name, train, items, show_progress)
         return model
 

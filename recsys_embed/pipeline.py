@@ -30,6 +30,7 @@ from recsys_embed.engine import (
 )
 from recsys_embed.errors import ConfigError
 from recsys_embed.evaluate import METRICS, Report
+from recsys_embed.features.cache import WordVectorCache
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.params import check_params
 from recsys_embed.models.registry import REGISTRY, library_versions
@@ -88,9 +89,10 @@ def run_evaluation(
     train, test = run.local(train_part), run.local(test_part)
     log(f"split {config.split.method}: {train.nnz} train, {test.nnz} test interactions")
     models: dict[str, Recommender] = {}
+    word_vectors = WordVectorCache()  # one per run: its text models build each vector set once
     for m in config.models:
         log(f"fitting {m.name} ({m.type}{run.where(m.type)})")
-        model = run.fit(config, m.name, train_part, items, threads, show_progress)
+        model = run.fit(config, m.name, train_part, items, threads, show_progress, word_vectors)
         log(f"fitted {m.name} in {model.fit_seconds_:.2f}s")
         models[m.name] = model
     report = run.evaluate(models, train_part, test_part, candidates, config, show_progress, log)

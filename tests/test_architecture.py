@@ -273,3 +273,51 @@ def test_one_top_k_loop():
             if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "topk":
                 callers.add(name)
     assert callers <= {"recsys_embed.models.retrieval", "recsys_embed.models.vectors"}
+
+
+MODEL_LIBRARIES = ("implicit", "lightfm")
+# the model files that wrap implicit (als, bpr) and lightfm (lightfm, the hybrid)
+MODEL_LIBRARY_HOMES = {
+    "recsys_embed.models.als",
+    "recsys_embed.models.bpr",
+    "recsys_embed.models.lightfm",
+    "recsys_embed.models.hybrid",
+}
+
+
+def libraries_imported(tree: ast.AST, libraries: tuple[str, ...]) -> set[str]:
+    """Which of ``libraries`` a module imports anywhere: ``import``, ``from ... import`` (also
+    inside functions) and ``importlib.import_module`` / ``__import__`` of a literal name."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        elif isinstance(node, ast.Call) and node.args:
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            first = node.args[0]
+            if called in ("import_module", "__import__") and isinstance(first, ast.Constant):
+                names = [str(first.value)]
+        found.update(lib for lib in libraries for n in names if n.split(".")[0] == lib)
+    return found
+
+
+def test_implicit_and_lightfm_are_imported_only_by_model_files():
+    planted = ast.parse(
+        "import numpy\n"
+        "def f():\n    from implicit.nearest_neighbours import bm25_weight\n"
+        "g = importlib.import_module('lightfm.data')\n"
+        "import implicitly\n"
+    )
+    assert libraries_imported(planted, MODEL_LIBRARIES) == {"implicit", "lightfm"}
+    importers = {
+        name: libraries_imported(ast.parse(path.read_text()), MODEL_LIBRARIES)
+        for name, path in modules().items()
+    }
+    outside = sorted(n for n, libs in importers.items() if libs and n not in MODEL_LIBRARY_HOMES)
+    assert not outside, f"implicit/lightfm imported outside the model files: {outside}"
+    assert importers["recsys_embed.models.als"] == {"implicit"}  # the walk sees the real imports
+    assert importers["recsys_embed.models.lightfm"] == {"lightfm"}

@@ -236,38 +236,95 @@ def test_ppmi_svd_pairs_are_nearest_neighbours_and_runs_are_identical():
     assert again.words == wv.words and again.matrix.tobytes() == wv.matrix.tobytes()
 
 
-def test_word_vectors_are_built_once_per_corpus_and_settings(caplog):
+def test_ppmi_svd_is_the_same_on_every_build_of_a_small_vocabulary():
+    # 11 words, rank 8, repeated singular values: ARPACK would restart from an unseeded
+    # random vector here (a dense SVD is used instead)
+    from recsys_embed.features.ppmi import train_ppmi_svd
+
+    docs = [[f"group{i // 30}", f"word{i % 7}"] for i in range(120)]
+    builds = [train_ppmi_svd(docs, dim=64, seed=0, show=False) for _ in range(3)]
+    assert {b.matrix.tobytes() for b in builds} == {builds[0].matrix.tobytes()}
+    unit = builds[0].matrix / np.linalg.norm(builds[0].matrix, axis=1, keepdims=True)
+    assert builds[0].matrix.shape == (11, 64) and np.isfinite(unit).all()
+
+
+def cache_test_data():
     import polars as pl
 
     import recsys_embed as rse
-    from recsys_embed import models
-    from recsys_embed.features.cache import WORD_VECTORS
 
     docs, _ = planted_pairs_corpus()
     items = pl.DataFrame({"item_id": list(range(len(docs))), "text": [" ".join(d) for d in docs]})
     rng = np.random.default_rng(0)
     frame = pl.DataFrame({"u": rng.integers(0, 30, 600), "i": rng.integers(0, 300, 600)})
-    train = rse.Interactions.from_frame(frame.unique(), "u", "i")
-    WORD_VECTORS.clear()
+    return rse.Interactions.from_frame(frame.unique(), "u", "i"), items
+
+
+def test_word_vectors_are_built_once_per_corpus_and_settings(caplog):
+    import polars as pl
+
+    from recsys_embed import models
+    from recsys_embed.features.cache import WordVectorCache
+    from recsys_embed.models.textbase import share_word_vectors
+
+    train, items = cache_test_data()
+    cache = WordVectorCache()  # a run's: every model below builds through it
+
+    def create(name, **params):
+        return share_word_vectors(models.create(name, **params), cache)
+
     with caplog.at_level("INFO", logger="recsys_embed"):
-        knn = models.create("text-knn", word2vec_dim=8).fit(train, item_text=items)
-        models.create("als-text-map", word2vec_dim=8, factors=4).fit(train, item_text=items)
-        models.create("lightfm-hybrid", word2vec_dim=8, epochs=1).fit(train, item_text=items)
-    assert (WORD_VECTORS.trained, WORD_VECTORS.reused) == (1, 2)
+        knn = create("text-knn", word2vec_dim=8).fit(train, item_text=items)
+        create("als-text-map", word2vec_dim=8, factors=4).fit(train, item_text=items)
+        create("lightfm-hybrid", word2vec_dim=8, epochs=1).fit(train, item_text=items)
+    assert (cache.trained, cache.reused) == (1, 2)
     built = [r for r in caplog.records if r.getMessage().startswith("word vectors: building")]
     assert len(built) == 1 and "ppmi-svd 8-d on 400 item texts" in built[0].getMessage()
     # other settings (dimensions, method) are another entry; so is another tokenisation
-    models.create("text-knn", word2vec_dim=6).fit(train, item_text=items)
-    models.create("text-knn", word2vec_dim=8, vectors="word2vec").fit(train, item_text=items)
-    assert WORD_VECTORS.trained == 3
+    create("text-knn", word2vec_dim=6).fit(train, item_text=items)
+    create("text-knn", word2vec_dim=8, vectors="word2vec").fit(train, item_text=items)
+    assert cache.trained == 3
     with_stop = items.with_columns((pl.col("text") + " the").alias("text"))
-    models.create("text-knn", word2vec_dim=8, stop_words=False).fit(train, item_text=with_stop)
-    assert WORD_VECTORS.trained == 4
-    models.create("text-knn", word2vec_dim=8, stop_words=True).fit(train, item_text=with_stop)
-    assert (WORD_VECTORS.trained, WORD_VECTORS.reused) == (4, 3)  # "the" dropped: as before
-    refit = models.create("text-knn", word2vec_dim=8).fit(train, item_text=items)
+    create("text-knn", word2vec_dim=8, stop_words=False).fit(train, item_text=with_stop)
+    assert cache.trained == 4
+    create("text-knn", word2vec_dim=8, stop_words=True).fit(train, item_text=with_stop)
+    assert (cache.trained, cache.reused) == (4, 3)  # "the" dropped: as before
+    refit = create("text-knn", word2vec_dim=8).fit(train, item_text=items)
     assert np.array_equal(refit.item_factors_, knn.item_factors_)
-    WORD_VECTORS.clear()
+    # a model left out of the run builds its own, every fit, and the run's cache is untouched
+    alone = models.create("text-knn", word2vec_dim=8)
+    assert share_word_vectors(models.create("als"), cache).get_params()["factors"] > 0
+    with caplog.at_level("INFO", logger="recsys_embed"):
+        caplog.clear()
+        alone.fit(train, item_text=items)
+        alone.fit(train, item_text=items)
+    built = [r for r in caplog.records if r.getMessage().startswith("word vectors: building")]
+    assert len(built) == 2 and alone.word_vector_cache is None
+    assert (cache.trained, cache.reused) == (4, 4)
+    assert np.array_equal(alone.item_factors_, knn.item_factors_)
+
+
+def test_a_tuning_run_builds_its_word_vectors_once(caplog):
+    from recsys_embed.tuning import tune
+
+    train, items = cache_test_data()
+    with caplog.at_level("INFO", logger="recsys_embed"):
+        result = tune(
+            "text-knn",
+            train,
+            fixed={"word2vec_dim": 8},
+            space={"pooling": ["mean", "sif"]},
+            trials=3,
+            sampler="random",
+            item_text=items,
+            decision="best",
+        )
+    messages = [r.getMessage() for r in caplog.records]
+    built = [m for m in messages if m.startswith("word vectors: building")]
+    reused = [m for m in messages if m.startswith("word vectors: reusing")]
+    assert len(result.trials) == 3
+    # 3 trials and the final fits of the winner and the defaults: one build, the rest reuse it
+    assert len(built) == 1 and len(reused) >= 3
 
 
 def test_decade_onehots_of_a_parenthesised_year():
@@ -285,3 +342,28 @@ def test_decade_onehots_of_a_parenthesised_year():
     assert m.shape == (6, 17)
     assert [list(np.flatnonzero(r)) for r in m] == [[11], [8], [0], [16], [], []]
     assert m.sum() == 4
+
+
+def test_an_evaluation_run_builds_its_word_vectors_once(tmp_path, caplog):
+    from recsys_embed.config import load_config
+    from recsys_embed.pipeline import VOCABULARY, run_evaluation
+
+    train, items = cache_test_data()
+    train.to_frame().select("user_id", "item_id").write_csv(tmp_path / "log.csv")
+    items.write_csv(tmp_path / "items.csv")
+    (tmp_path / "run.toml").write_text(
+        '[data]\ninteractions = "log.csv"\nuser_col = "user_id"\nitem_col = "item_id"\n'
+        '[data.items]\npath = "items.csv"\nid_col = "item_id"\ntext_cols = ["text"]\n'
+        '[split]\nmethod = "random"\ntest_fraction = 0.2\nseed = 0\n'
+        "[evaluate]\nk = [5]\n"
+        '[models.knn]\ntype = "text-knn"\nword2vec_dim = 8\n'
+        '[models.map]\ntype = "als-text-map"\nword2vec_dim = 8\nfactors = 4\n'
+        '[models.pop]\ntype = "popularity"\n'
+    )
+    config = load_config(tmp_path / "run.toml", VOCABULARY)
+    with caplog.at_level("INFO", logger="recsys_embed"):
+        report = run_evaluation(config, tmp_path / "out", lambda _msg: None, show_progress=False)
+    messages = [r.getMessage() for r in caplog.records]
+    assert sorted(report.results) == ["knn", "map", "pop"]
+    assert sum(m.startswith("word vectors: building") for m in messages) == 1
+    assert sum(m.startswith("word vectors: reusing") for m in messages) == 1

@@ -55,6 +55,34 @@ def test_ids_with_leading_zeros_stay_strings(tmp_path):
     assert inter.item_ids.dtype.kind == "i"
 
 
+def test_a_log_is_validated_once(tmp_path, monkeypatch):
+    # the loader hands its frame to from_frame, which checks columns and trims ids once
+    from recsys_embed.data import loaders, validate
+
+    calls = {"require_columns": 0, "strip_ids": 0}
+    for name in calls:
+        original = getattr(validate, name)
+
+        def counted(*args, _original=original, _name=name, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(validate, name, counted)
+        monkeypatch.setattr(loaders, name, counted)
+    p = write(tmp_path, "log.csv", "u,i,w\n a ,007,2\nb, 7 ,1\n")
+    inter = rse.read_interactions(p, "u", "i", "w")
+    assert calls == {"require_columns": 1, "strip_ids": 1}
+    assert inter.user_ids.tolist() == ["a", "b"] and inter.item_ids.tolist() == ["007", "7"]
+
+
+def test_from_frame_makes_ints_of_text_ids_only_when_asked():
+    frame = pl.DataFrame({"u": [" 1", "2 "], "i": ["10", "010"]})
+    kept = rse.Interactions.from_frame(frame, "u", "i")
+    assert kept.user_ids.tolist() == ["1", "2"] and kept.item_ids.tolist() == ["010", "10"]
+    made = rse.Interactions.from_frame(frame, "u", "i", ints_from_text=True)
+    assert made.user_ids.tolist() == [1, 2] and made.item_ids.tolist() == ["010", "10"]
+
+
 def test_empty_file(tmp_path):
     with pytest.raises(DataError, match=r"empty\.csv: file is empty"):
         rse.read_interactions(write(tmp_path, "empty.csv", ""), "u", "i")

@@ -1,7 +1,8 @@
 import numpy as np
 import polars as pl
 import pytest
-from implicit.nearest_neighbours import bm25_weight
+import scipy.sparse as sp
+from implicit.nearest_neighbours import bm25_weight, tfidf_weight
 
 import recsys_embed as rse
 from recsys_embed import ConfigError
@@ -29,6 +30,28 @@ def test_bm25_is_implicits_on_items_as_documents(inter):
     theirs = bm25_weight(inter.matrix.T.tocsr(), K1=1.2, B=0.75).T.toarray()
     assert np.allclose(ours, theirs)
     assert not np.allclose(ours, inter.matrix.toarray())
+
+
+@pytest.mark.parametrize(
+    ("scheme", "params"),
+    [("bm25", {}), ("bm25", {"K1": 1.2, "B": 0.75}), ("bm25", {"K1": 3, "B": 0.0}), ("tfidf", {})],
+)
+def test_bm25_and_tfidf_equal_implicits_functions(scheme, params):
+    # our numpy version against implicit's own (items as documents), on a ragged matrix with
+    # an item nobody has and a user with no item
+    rng = np.random.default_rng(0)
+    dense = np.round(rng.random((80, 50)) * 5, 1) * (rng.random((80, 50)) < 0.15)
+    dense[:, 7] = 0
+    dense[3] = 0
+    matrix = sp.csr_matrix(dense, dtype=np.float32)
+    ours = rse.weight_matrix(matrix, scheme, **params)
+    weigh = bm25_weight if scheme == "bm25" else tfidf_weight
+    theirs = sp.csr_matrix(weigh(matrix.T.tocsr(), **params).T)
+    assert ours.dtype == np.float32 and ours.has_sorted_indices
+    assert np.array_equal(ours.indptr, matrix.indptr)
+    assert np.array_equal(ours.indices, matrix.indices)
+    assert np.abs(ours.toarray() - theirs.toarray()).max() <= 1e-6
+    assert not np.allclose(ours.toarray(), matrix.toarray())
 
 
 def test_bad_weighting_names(inter):

@@ -54,6 +54,7 @@ class Interactions:
         source: str | None = None,
         like: Interactions | None = None,
         unknown: Literal["raise", "drop"] = "raise",
+        ints_from_text: bool = False,
     ) -> Interactions:
         """Build from a pandas or polars frame with one row per interaction.
 
@@ -68,12 +69,16 @@ class Interactions:
         as a test or holdout set for :func:`recsys_embed.evaluate`. Ids ``train`` does not
         know raise :class:`DataError` naming the first few (``unknown="raise"``), or their
         rows are dropped and counted in ``n_unknown_dropped`` (``unknown="drop"``).
+
+        ``ints_from_text=True``: a text id column whose every value is a plain integer
+        (``"42"``, not ``"042"`` or ``"+42"``) becomes ints, as :func:`read_interactions` does
+        (the frame is validated once, here).
         """
         from recsys_embed.data.validate import validated_columns
 
         frame = _to_polars(df, source)
         users, items, weights, times = validated_columns(
-            frame, user_col, item_col, weight_col, time_col, source
+            frame, user_col, item_col, weight_col, time_col, source, ints_from_text=ints_from_text
         )
         if like is not None:
             return _in_id_space(like, users, items, weights, times, source, unknown)

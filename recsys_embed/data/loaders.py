@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from recsys_embed.data.interactions import Interactions
-from recsys_embed.data.validate import require_columns, strip_ids
+from recsys_embed.data.validate import int_if_exact, require_columns, strip_ids
 from recsys_embed.errors import DataError
 
 PARQUET_EXT = (".parquet", ".pq")
@@ -189,35 +189,6 @@ def _read_any(
     return _read_text(path, sep, has_header, column_names, encoding, string_cols)
 
 
-def _int_if_exact(frame: pl.DataFrame, cols: Sequence[str]) -> pl.DataFrame:
-    """Text id columns become Int64 when every value is a plain integer that round-trips.
-
-    ``"007"``, ``"+7"`` or ``"-0"`` keep the whole column as text, so distinct ids never merge.
-    """
-    cols = [c for c in cols if frame.schema[c] == pl.String]
-    if not cols or frame.height == 0:
-        return frame
-    out = frame.select(
-        *[pl.col(c).str.to_integer(strict=False).alias(c) for c in cols],
-        *[
-            (
-                pl.col(c).str.starts_with("+")
-                | pl.col(c).str.starts_with("-0")
-                | (pl.col(c).str.starts_with("0") & (pl.col(c).str.len_bytes() > 1))
-            )
-            .any()
-            .alias(f"{c} unsafe")
-            for c in cols
-        ],
-    )
-    exact = [
-        out[c]
-        for c in cols
-        if out[c].null_count() == frame[c].null_count() and not out[f"{c} unsafe"][0]
-    ]
-    return frame.with_columns(exact) if exact else frame
-
-
 def read_interactions(
     path: str | Path,
     user_col: str = "user",
@@ -240,10 +211,8 @@ def read_interactions(
     frame = read_table(
         path, sep, has_header, column_names, encoding, string_cols=[user_col, item_col]
     )
-    require_columns(frame, [c for c in (user_col, item_col, weight_col, time_col) if c], str(path))
-    frame = _int_if_exact(strip_ids(frame, [user_col, item_col]), [user_col, item_col])
     return Interactions.from_frame(
-        frame, user_col, item_col, weight_col, time_col, source=str(path)
+        frame, user_col, item_col, weight_col, time_col, source=str(path), ints_from_text=True
     )
 
 
@@ -352,7 +321,7 @@ def read_histories(path: str | Path, item_dtype: np.dtype) -> dict[Any, list[Any
         nulls = frame[col].is_null()
         if nulls.any():
             raise DataError(f"{path}: column {col!r} has a missing id at row {nulls.arg_max()}")
-    frame = _int_if_exact(frame, ["user_id"])
+    frame = int_if_exact(frame, ["user_id"])
     if item_dtype.kind in "iu":
         as_int = frame["item_id"].str.to_integer(strict=False)
         if as_int.null_count():

@@ -27,8 +27,8 @@ def weight_matrix(matrix: sp.csr_matrix, scheme: Weighting = "raw", **params: An
 
     Schemes: ``raw`` (w), ``binary`` (1), ``log`` (log(1 + w)), ``confidence``
     (1 + alpha * w; param ``alpha``, default 1), ``bm25`` (params ``K1`` = 100, ``B`` = 0.8) and
-    ``tfidf``; the last two are implicit's ``bm25_weight`` / ``tfidf_weight``, applied with
-    items as documents, as implicit's own nearest-neighbour models do.
+    ``tfidf``; the last two compute what implicit's ``bm25_weight`` / ``tfidf_weight`` do,
+    applied with items as documents, as implicit's own nearest-neighbour models do.
     """
     if scheme not in WEIGHTINGS:
         raise ConfigError(f"weighting must be one of {list(WEIGHTINGS)}, got {scheme!r}")
@@ -50,17 +50,39 @@ def weight_matrix(matrix: sp.csr_matrix, scheme: Weighting = "raw", **params: An
         if not alpha > 0:
             raise ConfigError(f"alpha must be a positive number, got {alpha}")
         return _with_data(matrix, 1.0 + alpha * data)
-    from implicit.nearest_neighbours import bm25_weight, tfidf_weight
-
-    # implicit weights rows as documents; items are the documents here, hence the transposes.
-    items_users = matrix.T.tocsr()
+    # items are the documents (rows of the weighted matrix), users the terms, as in implicit
+    items_users = sp.coo_matrix(matrix.T.tocsr())
     if scheme == "bm25":
-        weighted = bm25_weight(items_users, K1=params.get("K1", 100), B=params.get("B", 0.8))
+        weighted = _bm25(items_users, params.get("K1", 100), params.get("B", 0.8))
     else:
-        weighted = tfidf_weight(items_users)
+        weighted = _tfidf(items_users)
     out = sp.csr_matrix(weighted.T, dtype=np.float32)
     out.sort_indices()
     return out
+
+
+def _idf(docs_terms: sp.coo_matrix) -> np.ndarray:
+    """log(n_docs) - log(1 + number of documents holding each term)."""
+    return np.log(float(docs_terms.shape[0])) - np.log1p(np.bincount(docs_terms.col))
+
+
+def _bm25(docs_terms: sp.coo_matrix, k1: Any, b: Any) -> sp.coo_matrix:
+    """BM25 of each entry, rows as documents; implicit's ``bm25_weight`` step for step (the
+    same dtypes, so the same float32 values)."""
+    row_sums = np.ravel(docs_terms.sum(axis=1))
+    length_norm = (1.0 - b) + b * row_sums / row_sums.mean()
+    data = docs_terms.data
+    weighted = data * (k1 + 1.0) / (k1 * length_norm[docs_terms.row] + data)
+    return _with_coo_data(docs_terms, weighted * _idf(docs_terms)[docs_terms.col])
+
+
+def _tfidf(docs_terms: sp.coo_matrix) -> sp.coo_matrix:
+    """sqrt(w) x idf of each entry, rows as documents; implicit's ``tfidf_weight``."""
+    return _with_coo_data(docs_terms, np.sqrt(docs_terms.data) * _idf(docs_terms)[docs_terms.col])
+
+
+def _with_coo_data(m: sp.coo_matrix, data: np.ndarray) -> sp.coo_matrix:
+    return sp.coo_matrix((data, (m.row, m.col)), shape=m.shape)
 
 
 def filter_min_weight(inter: Interactions, min_weight: float) -> Interactions:

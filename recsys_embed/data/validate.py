@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import polars as pl
 
@@ -38,8 +40,38 @@ def strip_ids(frame: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
     )
 
 
+def int_if_exact(frame: pl.DataFrame, cols: Sequence[str]) -> pl.DataFrame:
+    """Text id columns become Int64 when every value is a plain integer that round-trips.
+
+    ``"007"``, ``"+7"`` or ``"-0"`` keep the whole column as text, so distinct ids never merge.
+    """
+    cols = [c for c in cols if frame.schema[c] == pl.String]
+    if not cols or frame.height == 0:
+        return frame
+    out = frame.select(
+        *[pl.col(c).str.to_integer(strict=False).alias(c) for c in cols],
+        *[
+            (
+                pl.col(c).str.starts_with("+")
+                | pl.col(c).str.starts_with("-0")
+                | (pl.col(c).str.starts_with("0") & (pl.col(c).str.len_bytes() > 1))
+            )
+            .any()
+            .alias(f"{c} unsafe")
+            for c in cols
+        ],
+    )
+    exact = [
+        out[c]
+        for c in cols
+        if out[c].null_count() == frame[c].null_count() and not out[f"{c} unsafe"][0]
+    ]
+    return frame.with_columns(exact) if exact else frame
+
+
 def _ids(frame: pl.DataFrame, col: str, source: str | None) -> pl.Series:
-    s = strip_ids(frame.select(col), [col])[col]
+    """The id column ``col`` of a frame whose text ids are already stripped."""
+    s = frame[col]
     if s.null_count():
         raise DataError(
             f"{_where(source)}column {col!r} has a missing id at row {first_row(s.is_null())}; "
@@ -127,12 +159,21 @@ def validated_columns(
     weight_col: str | None,
     time_col: str | None,
     source: str | None,
+    *,
+    ints_from_text: bool = False,
 ) -> tuple[pl.Series, pl.Series, np.ndarray | None, np.ndarray | None]:
-    """User ids, item ids, weights (float64) and timestamps of ``frame``, validated."""
+    """User ids, item ids, weights (float64) and timestamps of ``frame``, validated.
+
+    Text ids are trimmed of surrounding whitespace; with ``ints_from_text`` (the loaders, which
+    read id columns as text) a text id column becomes ints when :func:`int_if_exact` allows.
+    """
     wanted = [c for c in (user_col, item_col, weight_col, time_col) if c is not None]
     require_columns(frame, wanted, source)
     if frame.height == 0:
         raise DataError(f"{_where(source)}no rows; expected at least one interaction")
+    frame = strip_ids(frame, [user_col, item_col])
+    if ints_from_text:
+        frame = int_if_exact(frame, [user_col, item_col])
     users = _ids(frame, user_col, source)
     items = _ids(frame, item_col, source)
     weights = _weights(frame, weight_col, source) if weight_col is not None else None

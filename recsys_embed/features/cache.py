@@ -1,11 +1,13 @@
-"""Word vectors computed once per process for a given corpus and settings.
+"""Word vectors built once per corpus and settings within a run.
 
-Every text model of a run (and every tuning trial) builds its word vectors through
-:data:`WORD_VECTORS`. The key holds everything that changes the vectors: the method or the
-vector file (path, size, modification time), the file format, dimensions, seed, and a digest of
-the tokenised corpus (so the tokenisation settings are in it too). Training is logged to the
-``recsys_embed`` logger and counted in ``trained``; a reuse is counted in ``reused``.
-The cache holds a few entries (least recently used dropped first); ``clear()`` empties it.
+A run (an evaluation of several text models, a tuning run's trials) owns one
+:class:`WordVectorCache` and hands it to its text models, which build their word vectors
+through it; a text model given none uses a private one per fit. There is no process-wide cache.
+The key holds everything that changes the vectors: the method or the vector file (path, size,
+modification time), the file format, dimensions, seed, and a digest of the tokenised corpus (so
+the tokenisation settings are in it too). Training is logged to the ``recsys_embed`` logger and
+counted in ``trained``; a reuse is counted in ``reused``. The cache holds a few entries (least
+recently used dropped first); ``clear()`` empties it.
 """
 
 from __future__ import annotations
@@ -67,6 +69,3 @@ class WordVectorCache:
     def clear(self) -> None:
         self._entries.clear()
         self.trained = self.reused = 0
-
-
-WORD_VECTORS = WordVectorCache()

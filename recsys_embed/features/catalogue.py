@@ -12,7 +12,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from recsys_embed.errors import DataError
-from recsys_embed.features.cache import WORD_VECTORS, corpus_digest, source_key
+from recsys_embed.features.cache import WordVectorCache, corpus_digest, source_key
 from recsys_embed.features.ppmi import train_ppmi_svd
 from recsys_embed.features.text import tokenize
 from recsys_embed.features.vectors import WordVectors, load_word_vectors, train_word2vec
@@ -48,12 +48,13 @@ TRAINED_VECTORS = ("ppmi-svd", "word2vec")
 def word_vectors(
     spec: str,
     docs: Sequence[Sequence[str]],
+    cache: WordVectorCache,
     fmt: str = "auto",
     dim: int = 64,
     seed: int = 0,
     show: bool | None = None,
 ) -> WordVectors:
-    """Word vectors for a corpus, built once per corpus and settings (:data:`WORD_VECTORS`).
+    """Word vectors for a corpus, built once per corpus and settings in ``cache`` (a run's).
 
     ``"ppmi-svd"`` or ``"word2vec"``: trained on ``docs``; else a vector file, read for the
     corpus words only.
@@ -63,16 +64,14 @@ def word_vectors(
     if spec == "ppmi-svd":
         key: tuple[object, ...] = (spec, dim, seed, digest)
         label = f"ppmi-svd {dim}-d on {n} item texts"
-        return WORD_VECTORS.get(key, lambda: train_ppmi_svd(docs, dim, seed, show), label)
+        return cache.get(key, lambda: train_ppmi_svd(docs, dim, seed, show), label)
     if spec == "word2vec":
         key = (spec, dim, seed, digest)
         label = f"word2vec {dim}-d on {n} item texts"
-        return WORD_VECTORS.get(
-            key, lambda: train_word2vec(docs, dim=dim, seed=seed, show=show), label
-        )
+        return cache.get(key, lambda: train_word2vec(docs, dim=dim, seed=seed, show=show), label)
     vocab = {w for d in docs for w in d}
     key = (*source_key(spec), fmt, digest)
-    return WORD_VECTORS.get(
+    return cache.get(
         key, lambda: load_word_vectors(spec, vocabulary=vocab, fmt=fmt), f"{spec} for {n} items"
     )
 

@@ -10,8 +10,9 @@ factorisation matches it on similarity tasks). Adding the context vector makes t
 that always appear together neighbours (``U`` alone makes them orthogonal when they share no
 other context).
 
-Deterministic: ARPACK starts from a seeded vector, each singular vector's sign is fixed so
-that its largest-magnitude entry is positive, and the words are sorted.
+Deterministic: ARPACK starts from a seeded vector (a small vocabulary, where ARPACK would
+restart from an unseeded one, gets a dense SVD), each singular vector's sign is fixed so that
+its largest-magnitude entry is positive, and the words are sorted.
 """
 
 from __future__ import annotations
@@ -79,12 +80,29 @@ def train_ppmi_svd(
         k = min(dim, len(words) - 1)
         vectors = np.zeros((len(words), dim), dtype=np.float64)
         if k >= 1 and matrix.nnz:
-            v0 = np.random.default_rng(seed).uniform(-1, 1, len(words))
-            with threadpool_limits(limits=1, user_api="blas"):  # 10x faster on a busy machine
-                u, s, vt = svds(matrix, k=k, v0=v0, random_state=seed)
-            order = np.argsort(-s, kind="stable")
-            u, s, v = u[:, order], s[order], vt[order].T
+            u, s, v = _top_singular_triplets(matrix, k, seed)
             signs = np.sign(u[np.abs(u).argmax(axis=0), np.arange(k)])
             vectors[:, :k] = (u + v) * signs * np.sqrt(s)
         bar.update(1)
     return WordVectors(words, vectors.astype(np.float32), "ppmi-svd")
+
+
+def _top_singular_triplets(
+    matrix: sp.csr_matrix, k: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(u, s, v)`` of the ``k`` largest singular values, largest first.
+
+    ARPACK (``svds``) builds a Lanczos basis of ``ncv`` vectors; when that basis would span
+    the whole space (a vocabulary of at most ``max(2k + 1, 20)`` words) it runs out of
+    directions on repeated or zero singular values and restarts from an unseeded random
+    vector, so a dense SVD (exact and deterministic) is used there instead.
+    """
+    n = matrix.shape[0]
+    with threadpool_limits(limits=1, user_api="blas"):  # 10x faster on a busy machine
+        if n <= max(2 * k + 1, 20):
+            u, s, vt = np.linalg.svd(matrix.toarray())
+            return u[:, :k], s[:k], vt[:k].T
+        v0 = np.random.default_rng(seed).uniform(-1, 1, n)
+        u, s, vt = svds(matrix, k=k, v0=v0, random_state=seed)
+    order = np.argsort(-s, kind="stable")
+    return u[:, order], s[order], vt[order].T

@@ -5,6 +5,7 @@ from recsys_embed.models.alswr import ALSWR
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.blend import Blend
 from recsys_embed.models.bpr import BPR
+from recsys_embed.models.bpr_uniform import UniformBPR
 from recsys_embed.models.ease import EASE
 from recsys_embed.models.hybrid import LightFMHybrid
 from recsys_embed.models.lightfm import LightFM
@@ -28,6 +29,7 @@ __all__ = [
     "Recommender",
     "TextKNN",
     "TextMapALS",
+    "UniformBPR",
     "create",
     "describe",
     "load",

@@ -19,9 +19,11 @@ import scipy.sparse as sp
 from recsys_embed.data.idmap import IdMap
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import ConfigError, DataError
+from recsys_embed.features.cache import WordVectorCache
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.kinds import SINGLE
 from recsys_embed.models.params import Param, check_params
+from recsys_embed.models.textbase import share_word_vectors
 from recsys_embed.models.topk import unit_rows
 
 NAME = "blend"
@@ -132,6 +134,7 @@ class Blend(Recommender):
     members_: list[Recommender]
     scales_: np.ndarray  # (n_members,) weight share / score spread of each member
     positions_: list[np.ndarray]  # each member's catalogue as indices into the blend's
+    word_vector_cache: WordVectorCache | None = None  # a run's, handed to the text members
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -156,7 +159,8 @@ class Blend(Recommender):
         return self
 
     def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
-        members = [_create(s) for s in self.params["models"]]
+        cache = self.word_vector_cache or WordVectorCache()  # the text members share one
+        members = [share_word_vectors(_create(s), cache) for s in self.params["models"]]
         for member in members:
             member.fit(train, self._item_text, show_progress=self._show_progress)
         return self._adopt(members, train.item_map)

@@ -4,7 +4,7 @@ the fitted text featurizer, the text-kNN content term, and their pickle-free per
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from recsys_embed.data.idmap import IdMap, as_id_array
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import DataError
+from recsys_embed.features.cache import WordVectorCache
 from recsys_embed.features.catalogue import (
     FIRST_DECADE,
     N_DECADES,
@@ -98,12 +99,31 @@ def text_profiles(history: sp.spmatrix, text: np.ndarray) -> np.ndarray:
     return unit_rows(binary @ np.asarray(text, dtype=np.float64))
 
 
+@runtime_checkable
+class BuildsWordVectors(Protocol):
+    """A model that builds word vectors through ``word_vector_cache`` (None: its own per fit)."""
+
+    word_vector_cache: WordVectorCache | None
+
+
+def share_word_vectors(model: Recommender, cache: WordVectorCache | None) -> Recommender:
+    """``model``, set to build its word vectors through ``cache`` if it builds any (other
+    models are returned as they are). A run gives one cache to all its models, so each set of
+    word vectors is built once per run."""
+    if isinstance(model, BuildsWordVectors):
+        model.word_vector_cache = cache
+    return model
+
+
 class TextModel(Recommender):
     """A model that needs item text: ``fit(train, item_text=...)``.
 
     ``item_text`` is a frame with ``item_id`` and ``text`` columns (e.g. ``Dataset.items``) or
     a ``{item_id: text}`` mapping. Items that have text but no interaction in ``train`` join the
     catalogue after the training items, so they can be recommended, scored and compared.
+
+    Word vectors are built through ``word_vector_cache``, set by the caller (a run's cache, see
+    :func:`share_word_vectors`); without one, each fit builds its own.
 
     Content term (hybrids with a ``content_weight`` w > 0): the text block is inserted at
     column ``content_at_`` of the factors, ``w * unit(mean text of the user's items)`` on the
@@ -115,6 +135,7 @@ class TextModel(Recommender):
     content_dim_: int = 0  # its width (0: no content term)
     length_stats_: np.ndarray | None = None  # (2, 2): mean and std of text_lengths at fit
     tokens_: list[str]  # one-hot token vocabulary (hybrids with token_features)
+    word_vector_cache: WordVectorCache | None = None  # a run's, shared with its other models
 
     @property
     def needs_item_text(self) -> bool:
@@ -166,9 +187,11 @@ class TextModel(Recommender):
             )
             return self.item_vector_table_.transform(catalogue.ids.tolist(), self._vectors)
         docs = item_docs(catalogue.ids, self._texts, p["stop_words"])
+        cache = self.word_vector_cache
         vectors = word_vectors(
             p["vectors"],
             docs,
+            WordVectorCache() if cache is None else cache,
             p["vector_format"],
             p["word2vec_dim"],
             p.get("random_state") or 0,

@@ -26,9 +26,11 @@ from recsys_embed.data.movielens import load_dataset
 from recsys_embed.engine import build_model, fit_model, read_items
 from recsys_embed.errors import ConfigError
 from recsys_embed.evaluate import ModelResult, Report, conventions
+from recsys_embed.features.cache import WordVectorCache
 from recsys_embed.models.alswr import ALSWR
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.registry import REGISTRY
+from recsys_embed.models.textbase import share_word_vectors
 from recsys_embed.spark.als import fit_spark_als, save_spark_als
 from recsys_embed.spark.data import (
     SparkInteractions,
@@ -198,11 +200,12 @@ class SparkEngine:
         items: pl.DataFrame | None,
         threads: int | None,
         show_progress: bool | None,
+        word_vectors: WordVectorCache | None = None,
     ) -> Recommender:
         m = config.model(name)
         if m.type in SPARK_MODELS:
             return fit_spark_als(self.spark, train.spark, m.params)
-        model = build_model(config, name, threads)
+        model = share_word_vectors(build_model(config, name, threads), word_vectors)
         fit_model(model, name, train.local(), items, show_progress)
         return model
 

@@ -36,8 +36,10 @@ from recsys_embed.atomic import write_text
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import ConfigError, DataError
 from recsys_embed.evaluate import METRICS, evaluate
+from recsys_embed.features.cache import WordVectorCache
 from recsys_embed.models import registry
 from recsys_embed.models.base import Recommender
+from recsys_embed.models.textbase import share_word_vectors
 from recsys_embed.progress import progress
 from recsys_embed.tuning.carve import Carve, Fold, carve
 from recsys_embed.tuning.decide import Decision, decide
@@ -256,10 +258,12 @@ def tune(
     fixed = dict(fixed or {})
     dims = search_space(model, fixed, space)
     cls = registry.model_class(model)
+    word_vectors = WordVectorCache()  # one per tuning run: every trial builds each set once
 
     def make(params: dict[str, Any]) -> Recommender:
         extra = {"num_threads": threads} if threads and "num_threads" in cls.PARAMS else {}
-        return registry.create(model, **{**fixed, **params, **extra})
+        made = registry.create(model, **{**fixed, **params, **extra})
+        return share_word_vectors(made, word_vectors)
 
     if how.extrapolate and not refit:
         raise ConfigError(
