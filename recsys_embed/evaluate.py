@@ -342,7 +342,7 @@ def evaluate(
             time.perf_counter() - start,
         )
     bar.close()
-    used = conventions(
+    used = M.conventions(
         exclude_train,
         None if cand is None else len(cand),
         recall_denominator,
@@ -351,35 +351,6 @@ def evaluate(
         ci,
     )
     return Report(results, user_idx, ks, list(metrics), used, train, test, ci, seed)
-
-
-def conventions(
-    exclude_train: bool = True,
-    n_candidates: int | None = None,
-    recall_denominator: str = "relevant",
-    ideal: str = "relevant",
-    only_with_recommendations: bool = False,
-    ci: str = "normal",
-) -> dict[str, Any]:
-    """What a report's numbers mean (``Report.conventions``), for every engine that makes one.
-
-    ``n_candidates``: the size of the candidate set ranked, None for the full catalogue.
-    """
-    return {
-        "users": "users with >= 1 test item"
-        + (" among the candidates" if n_candidates is not None else ""),
-        "excluded": "each user's train items are never ranked"
-        if exclude_train
-        else "nothing: train items are ranked (and are AUC negatives)",
-        "ranking": "full catalogue"
-        if n_candidates is None
-        else f"{n_candidates} candidate items only",
-        "recall_denominator": recall_denominator,
-        "ndcg_ideal": ideal,
-        "only_with_recommendations": only_with_recommendations,
-        "ties": "equal scores rank the lower item index first",
-        "ci": ci,
-    }
 
 
 def fit_and_evaluate(

@@ -31,7 +31,7 @@ Ties in scores are broken before these functions, by ``models.topk`` (lower item
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -258,3 +258,32 @@ PER_USER = {
     "hit_rate": hit_rate_at_k,
     "limited_auc": limited_auc_at_k,
 }
+
+
+def conventions(
+    exclude_train: bool = True,
+    n_candidates: int | None = None,
+    recall_denominator: str = "relevant",
+    ideal: str = "relevant",
+    only_with_recommendations: bool = False,
+    ci: str = "normal",
+) -> dict[str, Any]:
+    """What a report's numbers mean (``Report.conventions``), for every engine that makes one.
+
+    ``n_candidates``: the size of the candidate set ranked, None for the full catalogue.
+    """
+    return {
+        "users": "users with >= 1 test item"
+        + (" among the candidates" if n_candidates is not None else ""),
+        "excluded": "each user's train items are never ranked"
+        if exclude_train
+        else "nothing: train items are ranked (and are AUC negatives)",
+        "ranking": "full catalogue"
+        if n_candidates is None
+        else f"{n_candidates} candidate items only",
+        "recall_denominator": recall_denominator,
+        "ndcg_ideal": ideal,
+        "only_with_recommendations": only_with_recommendations,
+        "ties": "equal scores rank the lower item index first",
+        "ci": ci,
+    }

@@ -33,7 +33,7 @@ from recsys_embed.cli.exits import (
     EXIT_OTHER,
     EXIT_USAGE,
     UsageError,
-    _classify,
+    classify,
 )
 from recsys_embed.cli.log import Log
 from recsys_embed.cli.parser import EXAMPLES, MAX_THREADS, build_parser
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             COMMANDS[args.command](args, log)
         return EXIT_OK
     except BaseException as exc:  # classified below; a traceback only with --verbose
-        code, message = _classify(exc)
+        code, message = classify(exc)
         if verbose:
             traceback.print_exc()
     print(f"recsys-embed: error: {message}", file=sys.stderr)

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recsys_embed.cli.item_commands import _add_items, _similar, _write_frame
+from recsys_embed.cli.item_commands import add_items_command, similar_command, write_frame
 from recsys_embed.cli.log import Log
 from recsys_embed.errors import ConfigError
 
@@ -132,7 +132,7 @@ def _recommend(args: argparse.Namespace, log: Log) -> None:
         raise ConfigError("--master needs the Spark engine: add --engine spark")
     if args.history is not None:
         return _recommend_history(args, log)
-    check_output(args.out)
+    check_output(args.out, "--out")
     model = load(args.model)
     k = _capped_k(args.k, len(model.item_map_), log)
     users = read_user_ids(args.users, model.user_map_.ids.dtype) if args.users else None
@@ -211,7 +211,7 @@ def _recommend_history(args: argparse.Namespace, log: Log) -> None:
 
     if args.users is not None:
         raise ConfigError("--history and --users exclude each other")
-    check_output(args.out)
+    check_output(args.out, "--out")
     model = load(args.model)
     k = _capped_k(args.k, len(model.item_map_), log)
     histories = read_histories(args.history, model.item_map_.ids.dtype)
@@ -225,7 +225,7 @@ def _recommend_history(args: argparse.Namespace, log: Log) -> None:
     )
     if model.last_unknown_history_items_:
         log(f"{model.last_unknown_history_items_} history item(s) unknown to the model ignored")
-    _write_frame(frame, args.out)
+    write_frame(frame, args.out)
     log(f"wrote {frame.height} rows for {len(histories)} users to {args.out}")
 
 
@@ -235,6 +235,6 @@ COMMANDS = {
     "tune": _tune,
     "recommend": _recommend,
     "datasets": _datasets,
-    "similar": _similar,
-    "add-items": _add_items,
+    "similar": similar_command,
+    "add-items": add_items_command,
 }

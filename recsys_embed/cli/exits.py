@@ -14,7 +14,7 @@ class UsageError(Exception):
     pass
 
 
-def _classify(exc: BaseException) -> tuple[int, str]:
+def classify(exc: BaseException) -> tuple[int, str]:
     """Exit code and one-line message of an error (see the ``recsys_embed.cli`` docstring)."""
     if isinstance(exc, (ConfigError, UsageError)):
         return EXIT_USAGE, str(exc)

@@ -31,7 +31,7 @@ def _read_item_ids(args: argparse.Namespace, dtype: Any) -> Any:
     return np.asarray(ids, dtype=np.int64 if dtype.kind in "iu" else object)
 
 
-def _write_frame(frame: Any, out: Path | None) -> None:
+def write_frame(frame: Any, out: Path | None) -> None:
     """A frame to ``out`` (.csv / .parquet, atomically), or as CSV to stdout."""
     from recsys_embed.atomic import atomic_write, write_parquet
 
@@ -43,26 +43,26 @@ def _write_frame(frame: Any, out: Path | None) -> None:
         write_parquet(out, frame)
 
 
-def _similar(args: argparse.Namespace, log: Log) -> None:
+def similar_command(args: argparse.Namespace, log: Log) -> None:
     from recsys_embed.batch import check_output
     from recsys_embed.models.registry import load
 
     if args.k < 1:
         raise ConfigError(f"--k must be a positive int, got {args.k}")
     if args.out is not None:
-        check_output(args.out)
+        check_output(args.out, "--out")
     model = load(args.model)
     ids = _read_item_ids(args, model.item_map_.ids.dtype)
     if ids is None:
         ids = model.item_map_.ids
     log(f"top {args.k} similar items for {len(ids)} items")
     frame = model.similar_items(ids, k=args.k, output="polars")
-    _write_frame(frame, args.out)
+    write_frame(frame, args.out)
     if args.out is not None:
         log(f"wrote {frame.height} rows to {args.out}")
 
 
-def _add_items(args: argparse.Namespace, log: Log) -> None:
+def add_items_command(args: argparse.Namespace, log: Log) -> None:
     from recsys_embed.data.loaders import read_item_text
     from recsys_embed.models.registry import load
 

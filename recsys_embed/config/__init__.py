@@ -32,7 +32,14 @@ from recsys_embed.config.schema import (
     TuneConfig,
     Vocabulary,
 )
-from recsys_embed.config.tables import _data, _engine, _evaluate, _models, _split, _tune
+from recsys_embed.config.tables import (
+    data_table,
+    engine_table,
+    evaluate_table,
+    models_table,
+    split_table,
+    tune_table,
+)
 from recsys_embed.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -119,20 +126,20 @@ def parse_config(raw: dict[str, Any], source: str, base: Path, vocab: Vocabulary
         )
     if "data" not in raw:
         raise ConfigError(f"{source}: needs a [data] table")
-    data = _data(source, base, raw["data"], vocab)
-    models = _models(source, raw.get("models"), vocab)
-    tune = _tune(source, raw.get("tune", {}), vocab)
+    data = data_table(source, base, raw["data"], vocab)
+    models = models_table(source, raw.get("models"), vocab)
+    tune = tune_table(source, raw.get("tune", {}), vocab)
     stray = sorted(set(tune.space) - {m.name for m in models})
     if stray:
         raise ConfigError(f"{source}: [tune.space.{stray[0]}] names no [models.{stray[0]}] table")
     return RunConfig(
         data=data,
-        split=_split(source, base, raw.get("split", {}), data.is_dataset),
-        evaluate=_evaluate(source, raw.get("evaluate", {}), vocab),
+        split=split_table(source, base, raw.get("split", {}), data.is_dataset),
+        evaluate=evaluate_table(source, raw.get("evaluate", {}), vocab),
         models=models,
         source=source,
         tune=tune,
-        engine=_engine(source, raw.get("engine", {})),
+        engine=engine_table(source, raw.get("engine", {})),
         raw=raw,
     )
 

@@ -83,7 +83,7 @@ def _path(base: Path, value: str) -> Path:
     return p if p.is_absolute() else base / p
 
 
-def _data(source: str, base: Path, raw: Any, vocab: Vocabulary) -> DataConfig:
+def data_table(source: str, base: Path, raw: Any, vocab: Vocabulary) -> DataConfig:
     t = _Table(
         source,
         "data",
@@ -149,7 +149,7 @@ def _data(source: str, base: Path, raw: Any, vocab: Vocabulary) -> DataConfig:
     )
 
 
-def _split(source: str, base: Path, raw: Any, is_dataset: bool) -> SplitConfig:
+def split_table(source: str, base: Path, raw: Any, is_dataset: bool) -> SplitConfig:
     keys = ("method", "test_fraction", "stratify", "seed", "n_last", "test")
     t = _Table(source, "split", raw, keys)
     method = t.choice("method", SPLIT_METHODS, "random")
@@ -175,7 +175,7 @@ def _split(source: str, base: Path, raw: Any, is_dataset: bool) -> SplitConfig:
     )
 
 
-def _evaluate(source: str, raw: Any, vocab: Vocabulary) -> EvaluateConfig:
+def evaluate_table(source: str, raw: Any, vocab: Vocabulary) -> EvaluateConfig:
     t = _Table(source, "evaluate", raw, ("k", "metrics", "chunk_size", "exclude_train"))
     k = t.values.get("k", [10, 20])
     if isinstance(k, int) and not isinstance(k, bool):
@@ -197,7 +197,7 @@ def _evaluate(source: str, raw: Any, vocab: Vocabulary) -> EvaluateConfig:
     )
 
 
-def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
+def tune_table(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
     keys = ("metric", "validation", "validation_fraction", "seed", "sampler", "refit")
     more = ("trials", "timeout", "space", "repeats", "extrapolate", "pruning", "decision")
     t = _Table(source, "tune", raw, (*keys, *more))
@@ -242,7 +242,7 @@ def _tune(source: str, raw: Any, vocab: Vocabulary) -> TuneConfig:
     )
 
 
-def _engine(source: str, raw: Any) -> EngineConfig:
+def engine_table(source: str, raw: Any) -> EngineConfig:
     t = _Table(source, "engine", raw, ("name", "master", "conf", "checkpoint_dir"))
     conf = t.get("conf", dict, {})
     for key, value in conf.items():
@@ -265,7 +265,7 @@ def _engine(source: str, raw: Any) -> EngineConfig:
     )
 
 
-def _models(source: str, raw: Any, vocab: Vocabulary) -> tuple[ModelConfig, ...]:
+def models_table(source: str, raw: Any, vocab: Vocabulary) -> tuple[ModelConfig, ...]:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError(f"{source}: [models] needs at least one [models.NAME] table")
     out = []

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import DataError
-from recsys_embed.memory import check_memory
+from recsys_embed.memory import check_ease_fit
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.params import Param
 from recsys_embed.progress import counter
@@ -69,14 +69,7 @@ class EASE(Recommender):
 
     def _fit_factors(self, train: Interactions) -> tuple[np.ndarray, np.ndarray]:
         n_users, n_items = train.matrix.shape
-        # the float32 Gram matrix, inverted in place, and the dense history rows (user vectors)
-        need = 4 * n_items * n_items + 4 * n_users * n_items
-        check_memory(
-            need,
-            f"EASE on {n_items} items and {n_users} users (an {n_items} x {n_items} float32 "
-            f"inverse and {n_users} x {n_items} history rows)",
-            "EASE suits catalogues up to a few 10k items; use another model or fewer items",
-        )
+        check_ease_fit(n_users, n_items)  # the Gram matrix inverted in place, the history rows
         x = sp.csr_matrix(
             (np.ones(train.nnz, np.float32), train.matrix.indices, train.matrix.indptr),
             shape=train.matrix.shape,

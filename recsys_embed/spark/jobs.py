@@ -25,8 +25,9 @@ from recsys_embed.data.interactions import Interactions
 from recsys_embed.data.movielens import load_dataset
 from recsys_embed.engine import build_model, fit_model, read_items
 from recsys_embed.errors import ConfigError
-from recsys_embed.evaluate import ModelResult, Report, conventions
+from recsys_embed.evaluate import ModelResult, Report
 from recsys_embed.features.cache import WordVectorCache
+from recsys_embed.metrics import conventions
 from recsys_embed.models.alswr import ALSWR
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.registry import REGISTRY
