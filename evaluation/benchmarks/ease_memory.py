@@ -29,7 +29,8 @@ import recsys_embed as rse
 if sys.argv[2] == "smoke":
     rng = np.random.default_rng(0)
     ids = rse.IdMap(np.arange(300), "user"), rse.IdMap(np.arange(400))
-    inter = rse.Interactions.from_indices(rng.integers(0, 300, 3000), rng.integers(0, 400, 3000), *ids)
+    users, items = rng.integers(0, 300, 3000), rng.integers(0, 400, 3000)
+    inter = rse.Interactions.from_indices(users, items, *ids)
 else:
     inter = rse.load_dataset("movielens-latest-small").interactions
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

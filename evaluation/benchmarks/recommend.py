@@ -11,8 +11,8 @@
     python -m evaluation.benchmarks.recommend [--repeats 5]
     python -m evaluation.benchmarks.recommend --smoke --out FILE   # tiny generated data, seconds
 
-``--smoke`` (implicit on one thread only) fits on a generated 100-user x 80-item log and ranks a generated 500-user x
-300-item, 16-factor model, one run each.
+``--smoke`` fits on a generated 100-user x 80-item log and ranks a generated 500-user x 300-item,
+16-factor model (implicit on one thread only), one run each.
 """
 
 from __future__ import annotations

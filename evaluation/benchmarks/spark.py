@@ -21,7 +21,8 @@ Spark setting, the factors c that would land within 0.005 of Spark's NDCG@10; an
 norm-weighted mean counts at the mapped fit's factors, which c stands for. Last, the package's
 ``als-wr`` (MLlib's own objective) at exactly Spark's parameters, three seeds.
 
-    nice -n 5 python -m evaluation.benchmarks.spark batch [--users 1000000] [--items 50000] [--repeats 1]
+    nice -n 5 python -m evaluation.benchmarks.spark batch [--users 1000000] [--items 50000]
+        [--repeats 1]
     nice -n 5 python -m evaluation.benchmarks.spark als
     python -m evaluation.benchmarks.spark batch --smoke [--spark] --out FILE
 

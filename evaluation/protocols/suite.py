@@ -1,8 +1,8 @@
 """The benchmark suite: published protocols, our tuned models beside the published numbers.
 
-    python -m evaluation.protocols.suite                      # all protocols -> evaluation/RESULTS.md
-    python -m evaluation.protocols.suite --only coldstart     # rerun one protocol, replace its section
-    python -m evaluation.protocols.suite --smoke --out X.md   # 2 cheap trials per model (CI runs this)
+    python -m evaluation.protocols.suite                     # all protocols -> RESULTS.md
+    python -m evaluation.protocols.suite --only coldstart    # rerun one, replace its section
+    python -m evaluation.protocols.suite --smoke --out X.md  # 2 cheap trials per model (CI)
 
 Each protocol is one run config in evaluation/protocols/ (data, split, metrics, [tune]). For
 every model the config names, a model the suite tunes is searched on validation carved out of

@@ -1,6 +1,7 @@
 """Why ALS's searched alpha stops at 10: a setting that wins on validation can lose after the refit.
 
-    python -m evaluation.studies.als_range_by_size [--nested] [--out evaluation/results/als_range_by_size.md]
+    python -m evaluation.studies.als_range_by_size [--nested]
+        [--out evaluation/results/als_range_by_size.md]
 
 Default it justified: ALS's searched ranges, alpha in [2, 10] (was [3, 25]) and regularization
 in [20, 100] (was [25, 120]), without the old 64 / 70 / 15 tuning seed.

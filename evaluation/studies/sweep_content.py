@@ -5,8 +5,8 @@ users' content block (the item side is the text vector either way), so they need
 Ranks on the validation cold split of ``evaluation.protocols.coldstart --validation`` (seed 1,
 carved from the training items; the test items are never read).
 
-    python -m evaluation.studies.sweep_content [--shapes ml100k,small,tags3,tags1] [--weights 0,0.1,...]
-        [--settings LABEL,...]
+    python -m evaluation.studies.sweep_content [--shapes ml100k,small,tags3,tags1]
+        [--weights 0,0.1,...] [--settings LABEL,...]
 
 Default it justified: ``lightfm-hybrid``'s content weight 2 at 32 components x 15 epochs; it also
 compares ``als-text-map``'s content weight around its default, 0.1.

@@ -1,7 +1,8 @@
 """Which item-feature blocks help LightFM on warm catalogues (validation only).
 
     python -m evaluation.studies.warm_hybrid_blocks [--out evaluation/results/warm_hybrid_blocks.md]
-    python -m evaluation.studies.warm_hybrid_blocks --seeds [--out evaluation/results/warm_hybrid_seeds.md]
+    python -m evaluation.studies.warm_hybrid_blocks --seeds
+        [--out evaluation/results/warm_hybrid_seeds.md]
 
 LightFM alone against ``lightfm-hybrid`` with an identity block beside item metadata, at
 LightFM's known-good setting (64 components, learning rate 0.02, max_sampled 30, 40 epochs),
