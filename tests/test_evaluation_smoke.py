@@ -72,8 +72,13 @@ def test_recommend_smoke(tmp_path):
     lines = smoke("evaluation.benchmarks.recommend", tmp_path)
     fits = table(lines, "model")
     assert list(fits) == ["als", "bpr", "lightfm"]
-    for ours, direct, ratio in fits.values():
-        assert number(ratio) == pytest.approx(number(ours) / number(direct), rel=0.1)
+    for ours, direct, ratio in fits.values():  # seconds and ratio are rounded to 3 decimals
+        o, d, half = number(ours), number(direct), 5e-4
+        assert (
+            (o - half) / (d + half) - half
+            <= number(ratio)
+            <= (o + half) / max(d - half, 1e-9) + half
+        )
     rec_rows = [line for line in lines if line.startswith("| tiny |")]
     assert [row.split("|")[2].strip() for row in rec_rows] == [
         "recsys_embed recommend_all (chunk 1024)",
