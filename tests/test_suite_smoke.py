@@ -1,4 +1,4 @@
-"""The benchmark suite's reduced run (evaluation/suite.py --smoke), so the script cannot rot.
+"""The benchmark suite's reduced run (python -m evaluation.protocols.suite --smoke), so it cannot rot.
 
 The smoke run tunes with two cheap trials, so only the rows it does not tune are checked
 against real values: the LightFM example's settings reproduce its published numbers, and the
@@ -23,9 +23,9 @@ def row(section: str, name: str) -> list[str]:
 
 
 def suite(out, cache, *more: str) -> subprocess.CompletedProcess:
-    args = ["evaluation/suite.py", "--smoke", "--out", str(out), "--cache", str(cache), *more]
+    args = ["--smoke", "--out", str(out), "--cache", str(cache), *more]
     return subprocess.run(
-        [sys.executable, *args],
+        [sys.executable, "-m", "evaluation.protocols.suite", *args],
         cwd=REPO,
         capture_output=True,
         text=True,

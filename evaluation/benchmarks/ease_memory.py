@@ -6,7 +6,10 @@ Side by side, each in a fresh subprocess (peak RSS is per process), median of --
                         copy (what models/ease.py did before; kept here as the reference)
 Both give the same item-item weights (to float32 precision).
 
-    python evaluation/bench_ease_memory.py [--repeats 3]
+    python -m evaluation.benchmarks.ease_memory [--repeats 3]
+    python -m evaluation.benchmarks.ease_memory --smoke --out FILE   # 300 x 400 generated log
+
+``--smoke`` fits both on a generated 300-user x 400-item log instead, one run each.
 """
 
 from __future__ import annotations
@@ -16,15 +19,20 @@ import json
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from evaluation.common import REPO, Report, add_smoke_arguments
 
 CHILD = r"""
 import json, resource, sys, time
 import numpy as np, scipy.sparse as sp
 import recsys_embed as rse
-inter = rse.load_dataset("movielens-latest-small").interactions
+if sys.argv[2] == "smoke":
+    rng = np.random.default_rng(0)
+    ids = rse.IdMap(np.arange(300), "user"), rse.IdMap(np.arange(400))
+    users, items = rng.integers(0, 300, 3000), rng.integers(0, 400, 3000)
+    inter = rse.Interactions.from_indices(users, items, *ids)
+else:
+    inter = rse.load_dataset("movielens-latest-small").interactions
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
 if sys.argv[1] == "recsys_embed":
@@ -44,9 +52,13 @@ print(json.dumps({"peak_mb": peak / 1024, "before_mb": base / 1024, "seconds": s
 """
 
 
-def run(kind: str) -> dict[str, float]:
+def run(kind: str, data: str) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, kind], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-c", CHILD, kind, data],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -54,18 +66,25 @@ def run(kind: str) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
+    add_smoke_arguments(ap, cache=False)
     args = ap.parse_args()
-    print(
-        "| EASE fit, ml-latest-small (610 users x 9,724 items) | peak RSS MB | "
-        "of which before the fit | median fit s |"
+    if args.smoke:
+        args.repeats = 1
+    data = "smoke" if args.smoke else "movielens-latest-small"
+    shape = (
+        "generated (300 users x 400 items)"
+        if args.smoke
+        else "ml-latest-small (610 users x 9,724 items)"
     )
-    print("|---|---:|---:|---:|")
-    for kind in ("recsys_embed", "previous float64 formula"):
-        runs = [run(kind) for _ in range(args.repeats)]
-        peak = statistics.median(r["peak_mb"] for r in runs)
-        before = statistics.median(r["before_mb"] for r in runs)
-        secs = statistics.median(r["seconds"] for r in runs)
-        print(f"| {kind} | {peak:.0f} | {before:.0f} | {secs:.1f} |")
+    with Report(args.out) as report:
+        report(f"| EASE fit, {shape} | peak RSS MB | of which before the fit | median fit s |")
+        report("|---|---:|---:|---:|")
+        for kind in ("recsys_embed", "previous float64 formula"):
+            runs = [run(kind, data) for _ in range(args.repeats)]
+            peak = statistics.median(r["peak_mb"] for r in runs)
+            before = statistics.median(r["before_mb"] for r in runs)
+            secs = statistics.median(r["seconds"] for r in runs)
+            report(f"| {kind} | {peak:.0f} | {before:.0f} | {secs:.1f} |")
 
 
 if __name__ == "__main__":

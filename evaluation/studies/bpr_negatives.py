@@ -1,28 +1,31 @@
 """Why implicit's BPR trails published BPR: one SGD loop, two negative samplers.
 
-    python evaluation/bpr_negatives.py
+    python -m evaluation.studies.bpr_negatives
 
 Microsoft protocol split of MovieLens 100K (random 75/25 per item, seed 42). The same numpy
 mini-batch BPR (64 factors, item bias, lr 0.05, reg 0.001, 50 epochs, batches of 64) is run
 twice; only the negative sampler differs: uniform over the catalogue (Rendle et al., cornac)
 or the item of a random interaction, i.e. by popularity (implicit 0.7.3's CPU kernel).
 Prints NDCG@10, P@10, R@10 on test. A diagnostic, not a tuned result.
+
+Default it justified: the ``bpr-uniform`` model (uniform negatives) beside implicit's BPR, which
+has no uniform sampler.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-os.environ.setdefault("RECSYS_EMBED_DATA", str(ROOT.parent / "shared" / "datasets"))
+from evaluation.common import REPO
 
-import recsys_embed as rse  # noqa: E402
-from recsys_embed.evaluate import evaluate  # noqa: E402
-from recsys_embed.models.base import Recommender  # noqa: E402
+os.environ.setdefault("RECSYS_EMBED_DATA", str(REPO.parent / "shared" / "datasets"))
+
+import recsys_embed as rse
+from recsys_embed.evaluate import evaluate
+from recsys_embed.models.base import Recommender
 
 
 def minibatch_bpr(train, negatives, k=64, epochs=50, lr=0.05, reg=0.001, batch=64, seed=0):

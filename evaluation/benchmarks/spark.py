@@ -1,4 +1,4 @@
-"""Benchmark (issue 11): the Spark engine beside the one-process path.
+"""Benchmark: the Spark engine beside the one-process path.
 
 batch: a generated model (default 1M users x 50k items x 64 factors, 10 seen items per user,
 random factors) is saved once. Timed from the loaded model to the published parquet output:
@@ -21,8 +21,14 @@ Spark setting, the factors c that would land within 0.005 of Spark's NDCG@10; an
 norm-weighted mean counts at the mapped fit's factors, which c stands for. Last, the package's
 ``als-wr`` (MLlib's own objective) at exactly Spark's parameters, three seeds.
 
-    nice -n 5 python evaluation/bench_spark.py batch [--users 1000000] [--items 50000] [--repeats 1]
-    nice -n 5 python evaluation/bench_spark.py als
+    nice -n 5 python -m evaluation.benchmarks.spark batch [--users 1000000] [--items 50000]
+        [--repeats 1]
+    nice -n 5 python -m evaluation.benchmarks.spark als
+    python -m evaluation.benchmarks.spark batch --smoke [--spark] --out FILE
+
+``batch --smoke`` runs the batch on a generated 2,000-user x 500-item model, one run each: the
+local half only (seconds), and with ``--spark`` the Spark half and the list comparison too
+(a Spark session: about a minute).
 """
 
 from __future__ import annotations
@@ -42,16 +48,24 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-sys.path.insert(0, str(Path(__file__).parent))
-from benchlib import CACHE, machine
+from evaluation.common import (
+    REPO,
+    Report,
+    add_smoke_arguments,
+    cache_dir,
+    machine,
+    shared_datasets,
+)
 
+MODULE = "evaluation.benchmarks.spark"
 SEEN = 10
+SMOKE_USERS, SMOKE_ITEMS = 2_000, 500
 
 
-def make_model(n_users: int, n_items: int) -> Path:
+def make_model(n_users: int, n_items: int, cache: Path) -> Path:
     from recsys_embed import IdMap, models
 
-    path = CACHE / f"spark_model_{n_users}_{n_items}"
+    path = cache / f"spark_model_{n_users}_{n_items}"
     if (path / "manifest.json").is_file():
         return path
     rng = np.random.default_rng(0)
@@ -122,14 +136,14 @@ class RssSampler:
         self._thread.join()
 
 
-def case_local(model_dir: str, threads: int, repeats: int) -> dict:
+def case_local(model_dir: str, threads: int, repeats: int, cache: Path) -> dict:
     from threadpoolctl import threadpool_limits
 
     from recsys_embed.batch import write_recommendations
     from recsys_embed.models.registry import load
 
     model = load(model_dir)
-    out = CACHE / "spark_bench_local.parquet"
+    out = cache / "spark_bench_local.parquet"
     times = []
     with threadpool_limits(limits=threads, user_api="blas"):
         for _ in range(repeats):
@@ -140,7 +154,7 @@ def case_local(model_dir: str, threads: int, repeats: int) -> dict:
     return {"times": times, "peak_rss_mb": rss}
 
 
-def case_spark(model_dir: str, repeats: int) -> dict:
+def case_spark(model_dir: str, repeats: int, cache: Path) -> dict:
     from recsys_embed.models.registry import load
     from recsys_embed.spark.scoring import recommend_to_parquet
     from recsys_embed.spark.session import get_session
@@ -148,16 +162,16 @@ def case_spark(model_dir: str, repeats: int) -> dict:
     model = load(model_dir)
     spark = get_session("local[2]", {"spark.driver.memory": "6g"})
     times: dict[int, list[float]] = {1: [], 2: []}
-    warm = CACHE / "spark_bench_warmup_users.txt"
+    warm = cache / "spark_bench_warmup_users.txt"
     warm.write_text("\n".join(str(u) for u in model.user_map_.ids[:2000]))
     for parts in (1, 2):  # start the Python workers (imports) before timing
         recommend_to_parquet(
-            spark, model, str(CACHE / "spark_bench_warm"), 10, str(warm), partitions=parts
+            spark, model, str(cache / "spark_bench_warm"), 10, str(warm), partitions=parts
         )
     with RssSampler() as sampler:
         for _ in range(repeats):
             for parts in (1, 2):
-                out = str(CACHE / f"spark_bench_spark_{parts}")
+                out = str(cache / f"spark_bench_spark_{parts}")
                 t0 = time.perf_counter()
                 recommend_to_parquet(spark, model, out, k=10, chunk_size=1024, partitions=parts)
                 times[parts].append(time.perf_counter() - t0)
@@ -188,42 +202,54 @@ def compare(local: Path, spark_dir: Path) -> dict:
 
 
 def run_batch(args: argparse.Namespace) -> None:
-    model = make_model(args.users, args.items)
-    here = [sys.executable, __file__, "case", "--model", str(model), "--repeats", str(args.repeats)]
+    if args.smoke:
+        args.users, args.items, args.repeats = SMOKE_USERS, SMOKE_ITEMS, 1
+    with_spark = args.spark or not args.smoke
+    with cache_dir(args.cache, args.smoke) as cache, Report(args.out) as report:
+        batch_report(args, with_spark, cache, report)
+
+
+def batch_report(args: argparse.Namespace, with_spark: bool, cache: Path, report: Report) -> None:
+    model = make_model(args.users, args.items, cache)
+    here = [
+        *(sys.executable, "-m", MODULE, "case", "--model", str(model)),
+        *("--repeats", str(args.repeats), "--cache", str(cache)),
+    ]
+    cases = [("local1", ["local", "1"]), ("local2", ["local", "2"])]
+    if with_spark:
+        cases.append(("spark", ["spark", "0"]))
     results = {}
-    for label, extra in (
-        ("local1", ["local", "1"]),
-        ("local2", ["local", "2"]),
-        ("spark", ["spark", "0"]),
-    ):
-        out = subprocess.run([*here, *extra], capture_output=True, text=True, check=False)
+    for label, extra in cases:
+        out = subprocess.run([*here, *extra], capture_output=True, text=True, check=False, cwd=REPO)
         if out.returncode != 0:
             raise RuntimeError(f"{label} failed:\n{out.stderr[-3000:]}")
         results[label] = json.loads(out.stdout.strip().splitlines()[-1])
-    same = compare(CACHE / "spark_bench_local.parquet", CACHE / "spark_bench_spark_2")
+    same = None
+    if with_spark:
+        same = compare(cache / "spark_bench_local.parquet", cache / "spark_bench_spark_2")
     n = args.users
-    print(
+    report(
         f"Machine: {machine()} (busy, shared); {n:,} users x {args.items:,} items x 64 factors, "
         f"{SEEN} seen items per user, k = 10; median of {args.repeats} run(s).\n"
     )
-    print("| job | median s | users/s | peak memory MB |")
-    print("|---|---:|---:|---:|")
+    report("| job | median s | users/s | peak memory MB |")
+    report("|---|---:|---:|---:|")
     for t in ("1", "2"):
         r = results[f"local{t}"]
         sec = statistics.median(r["times"])
-        print(
+        report(
             f"| local batch, BLAS {t} thread(s) | {sec:.1f} | {n / sec:,.0f} | {r['peak_rss_mb']:.0f} (process) |"
         )
-    s = results["spark"]
-    for p in ("1", "2"):
+    s = results.get("spark", {"times": {}})
+    for p in s["times"]:
         sec = statistics.median(s["times"][p])
         mem = s["peak_mb"]
-        print(
+        report(
             f"| Spark local[2], {p} partition(s) | {sec:.1f} | {n / sec:,.0f} | "
             f"{mem['python_workers']:.0f} (Python workers) + {mem['jvm']:.0f} (JVM) |"
         )
-    print()
-    print(json.dumps({"raw": results, "lists": same}))
+    report()
+    report(json.dumps({"raw": results, "lists": same}))
 
 
 def _within(grid: list[tuple[float, float]], target: float, reg: float, tol: float) -> str:
@@ -262,9 +288,7 @@ def run_als(args: argparse.Namespace) -> None:
     )
     from recsys_embed.spark.session import get_session
 
-    data = Path(
-        os.environ.get("RECSYS_EMBED_DATA", Path(__file__).parents[2] / "shared" / "datasets")
-    )
+    data = shared_datasets()
     inter = rse.load_dataset("movielens-100k", data_dir=data, download_missing=False).interactions
     train, test = splits.hash_split(inter, 0.25, seed=42)
     user_counts = np.diff(train.matrix.indptr)
@@ -383,22 +407,24 @@ def main() -> None:
     b.add_argument("--users", type=int, default=1_000_000)
     b.add_argument("--items", type=int, default=50_000)
     b.add_argument("--repeats", type=int, default=1)
+    add_smoke_arguments(b)
+    b.add_argument("--spark", action="store_true", help="with --smoke: the Spark half too")
     sub.add_parser("als")
     c = sub.add_parser("case")
     c.add_argument("kind")
     c.add_argument("threads", type=int)
     c.add_argument("--model", required=True)
     c.add_argument("--repeats", type=int, default=1)
+    c.add_argument("--cache", type=Path, required=True)
     args = ap.parse_args()
-    CACHE.mkdir(exist_ok=True)
     if args.what == "batch":
         run_batch(args)
     elif args.what == "als":
         run_als(args)
     elif args.kind == "local":
-        print(json.dumps(case_local(args.model, args.threads, args.repeats)))
+        print(json.dumps(case_local(args.model, args.threads, args.repeats, args.cache)))
     else:
-        print(json.dumps(case_spark(args.model, args.repeats)))
+        print(json.dumps(case_spark(args.model, args.repeats, args.cache)))
 
 
 if __name__ == "__main__":

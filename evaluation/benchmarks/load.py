@@ -5,7 +5,8 @@ Side by side, in one run, median of --repeats runs each:
   pandas.read_csv + scipy coo_matrix   (a naive baseline: factorize ids, build COO -> CSR)
   polars.read_csv                      (the floor: parse only)
 
-    python evaluation/bench_load.py [--rows 1000000] [--repeats 5]
+    python -m evaluation.benchmarks.load [--rows 1000000] [--repeats 5]
+    python -m evaluation.benchmarks.load --smoke --out FILE   # 2,000 rows, one run each
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ import polars as pl
 import scipy.sparse as sp
 
 import recsys_embed as rse
+from evaluation.common import Report, add_smoke_arguments, cache_dir
 
-CACHE = Path(__file__).parent / ".cache"
+SMOKE_ROWS = 2_000
 
 
-def make_csv(rows: int, seed: int = 0) -> Path:
-    path = CACHE / f"interactions_{rows}_{seed}.csv"
+def make_csv(rows: int, cache: Path, seed: int = 0) -> Path:
+    path = cache / f"interactions_{rows}_{seed}.csv"
     if path.is_file():
         return path
-    CACHE.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
     n_users, n_items = max(rows // 20, 1), max(rows // 50, 1)
     # long-tailed item popularity, as real logs have (weight of item k ~ 1 / (k + 10))
@@ -68,8 +69,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=5)
+    add_smoke_arguments(ap)
     args = ap.parse_args()
-    path = make_csv(args.rows)
+    if args.smoke:
+        args.rows, args.repeats = SMOKE_ROWS, 1
+    with cache_dir(args.cache, args.smoke) as cache, Report(args.out) as report:
+        run(make_csv(args.rows, cache), args, report)
+
+
+def run(path: Path, args: argparse.Namespace, report: Report) -> None:
     inter = rse.read_interactions(path, "user_id", "item_id", "rating", "timestamp")
     assert inter.nnz + inter.n_duplicates == args.rows
     runs = {
@@ -81,14 +89,14 @@ def main() -> None:
     }
     results = {name: median_seconds(fn, args.repeats) for name, fn in runs.items()}
     floor = results["polars.read_csv (floor)"]
-    print(
+    report(
         f"{args.rows:,} rows, {inter.n_users:,} users x {inter.n_items:,} items, "
         f"{inter.n_duplicates:,} duplicate rows aggregated; median of {args.repeats}"
     )
-    print("| loader | median s | vs polars.read_csv |")
-    print("|---|---:|---:|")
+    report("| loader | median s | vs polars.read_csv |")
+    report("|---|---:|---:|")
     for name, sec in results.items():
-        print(f"| {name} | {sec:.3f} | {sec / floor:.2f}x |")
+        report(f"| {name} | {sec:.3f} | {sec / floor:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -8,36 +8,60 @@
    on MovieLens 100K (ALS, 64 factors) and a generated 100k-user x 20k-item, 64-factor model
    with ~50 seen items per user. Each case in its own process: peak RSS is that case's.
 
-    python evaluation/bench_recommend.py [--repeats 5]
+    python -m evaluation.benchmarks.recommend [--repeats 5]
+    python -m evaluation.benchmarks.recommend --smoke --out FILE   # tiny generated data, seconds
+
+``--smoke`` fits on a generated 100-user x 80-item log and ranks a generated 500-user x 300-item,
+16-factor model (implicit on one thread only), one run each.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-sys.path.insert(0, str(Path(__file__).parent))
-from benchlib import CACHE, interleaved, machine, run_case, spawn
+from evaluation.common import (
+    Report,
+    add_smoke_arguments,
+    cache_dir,
+    interleaved,
+    machine,
+    run_case,
+    shared_datasets,
+    spawn,
+)
 
-SCRIPT = str(Path(__file__).resolve())
+MODULE = "evaluation.benchmarks.recommend"
+# the generated model of each data name: users, items, factors, seen items per user
+SHAPES = {"gen100k": (100_000, 20_000, 64, 50), "tiny": (500, 300, 16, 20)}
 
 
 def ml100k():
     import recsys_embed as rse
 
-    root = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    root = shared_datasets()
     return rse.load_dataset("movielens-100k", data_dir=root, download_missing=False).interactions
 
 
-def generated(n_users=100_000, n_items=20_000, factors=64, seen_per_user=50):
-    path = CACHE / f"gen_{n_users}_{n_items}_{factors}.npz"
+def tiny_log():
+    """A generated 100-user x 80-item log, 10 items per user (the smoke run's fits)."""
+    import recsys_embed as rse
+
+    rng = np.random.default_rng(0)
+    n_users, n_items, per_user = 100, 80, 10
+    rows = np.repeat(np.arange(n_users), per_user)
+    cols = np.concatenate([rng.choice(n_items, per_user, replace=False) for _ in range(n_users)])
+    ids = rse.IdMap(np.arange(n_users), "user"), rse.IdMap(np.arange(n_items))
+    return rse.Interactions.from_indices(rows, cols, *ids)
+
+
+def generated(cache: Path, n_users=100_000, n_items=20_000, factors=64, seen_per_user=50):
+    path = cache / f"gen_{n_users}_{n_items}_{factors}.npz"
     if not path.is_file():
-        CACHE.mkdir(exist_ok=True)
         rng = np.random.default_rng(0)
         rows = np.repeat(np.arange(n_users), seen_per_user)
         cols = rng.integers(0, n_items, len(rows))
@@ -78,12 +102,12 @@ def implicit_model(uf, itf, threads):
     return m
 
 
-def fit_case(name: str, ours: bool):
+def fit_case(name: str, ours: bool, data: str):
     from threadpoolctl import threadpool_limits
 
     from recsys_embed import models, weight_matrix
 
-    train = ml100k().with_unit_weights()
+    train = (ml100k() if data == "ml100k" else tiny_log()).with_unit_weights()
     p = models.create(name).get_params()
     if ours:
         return lambda: models.create(name).fit(train)
@@ -135,7 +159,7 @@ def fit_case(name: str, ours: bool):
     return direct
 
 
-def rec_case(data: str, who: str):
+def rec_case(data: str, who: str, cache: Path):
     if data == "ml100k":
         from recsys_embed import models
 
@@ -143,7 +167,7 @@ def rec_case(data: str, who: str):
         fitted = models.create("als").fit(train)
         uf, itf, seen = fitted.user_factors_, fitted.item_factors_, train.matrix
     else:
-        uf, itf, seen = generated()
+        uf, itf, seen = generated(cache, *SHAPES[data])
     if who == "ours":
         model = our_model(uf, itf, seen)
         return lambda: [c for c in model.recommend_all(k=10, chunk_size=1024)]
@@ -157,36 +181,58 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--case")
+    add_smoke_arguments(ap)
     args = ap.parse_args()
-    if args.case:
-        kind, a, b = args.case.split(":")
-        if kind == "fit":
-            medians = interleaved(
-                {"ours": fit_case(a, True), "direct": fit_case(a, False)}, args.repeats
-            )
-            print(json.dumps(medians))
+    if args.smoke:
+        args.repeats = 1
+    with cache_dir(args.cache, args.smoke) as cache:
+        if args.case:
+            run_one(args.case, args.repeats, cache)
         else:
-            print(json.dumps(run_case(rec_case(a, b), args.repeats)))
-        return
-    print(f"Machine: {machine()}; median of {args.repeats} runs; each case in its own process.\n")
-    print("Fit time on MovieLens 100K, package defaults (single-threaded):\n")
-    print("| model | recsys_embed s | library direct s | ratio |")
-    print("|---|---:|---:|---:|")
+            with Report(args.out) as report:
+                run(args.smoke, args.repeats, cache, report)
+
+
+def run_one(case: str, repeats: int, cache: Path) -> None:
+    """One case, in this (fresh) process: print its JSON result."""
+    kind, a, b = case.split(":")
+    if kind == "fit":
+        medians = interleaved(
+            {"ours": fit_case(a, True, b), "direct": fit_case(a, False, b)}, repeats
+        )
+        print(json.dumps(medians))
+    else:
+        print(json.dumps(run_case(rec_case(a, b, cache), repeats)))
+
+
+def run(smoke: bool, repeats: int, cache: Path, report: Report) -> None:
+    fit_data = "tiny" if smoke else "ml100k"
+    datasets = [("tiny", SHAPES["tiny"][0])] if smoke else [("ml100k", 943), ("gen100k", 100_000)]
+    extra = ["--cache", str(cache)]
+    report(f"Machine: {machine()}; median of {repeats} runs; each case in its own process.\n")
+    if smoke:
+        report("Smoke run: generated data (fits on 100 users x 80 items), one run each.\n")
+    else:
+        report("Fit time on MovieLens 100K, package defaults (single-threaded):\n")
+    report("| model | recsys_embed s | library direct s | ratio |")
+    report("|---|---:|---:|---:|")
     for name in ("als", "bpr", "lightfm"):
-        r = spawn(SCRIPT, f"fit:{name}:both", args.repeats)
-        print(f"| {name} | {r['ours']:.3f} | {r['direct']:.3f} | {r['ours'] / r['direct']:.3f} |")
-    print("\nTop-10 for every user, seen items excluded (64 factors):\n")
-    print("| data | method | median s | users/s | peak RSS MB | working MB |")
-    print("|---|---|---:|---:|---:|---:|")
-    for data, n_users in (("ml100k", 943), ("gen100k", 100_000)):
-        for who in ("ours", "implicit-1t", "implicit-all"):
-            r = spawn(SCRIPT, f"rec:{data}:{who}", args.repeats)
+        r = spawn(MODULE, f"fit:{name}:{fit_data}", repeats, extra)
+        report(f"| {name} | {r['ours']:.3f} | {r['direct']:.3f} | {r['ours'] / r['direct']:.3f} |")
+    factors = SHAPES["tiny"][2] if smoke else 64
+    report(f"\nTop-10 for every user, seen items excluded ({factors} factors):\n")
+    report("| data | method | median s | users/s | peak RSS MB | working MB |")
+    report("|---|---|---:|---:|---:|---:|")
+    for data, n_users in datasets:
+        # the smoke run skips implicit on all cores: the same call as on one
+        for who in ("ours", "implicit-1t") if smoke else ("ours", "implicit-1t", "implicit-all"):
+            r = spawn(MODULE, f"rec:{data}:{who}", repeats, extra)
             label = {
                 "ours": "recsys_embed recommend_all (chunk 1024)",
                 "implicit-1t": "implicit recommend, 1 thread",
                 "implicit-all": "implicit recommend, all cores",
             }[who]
-            print(
+            report(
                 f"| {data} | {label} | {r['median_s']:.3f} | {n_users / r['median_s']:,.0f} | "
                 f"{r['peak_rss_mb']:.0f} | {r['work_peak_mb']:.0f} |"
             )

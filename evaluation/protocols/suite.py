@@ -1,8 +1,8 @@
 """The benchmark suite: published protocols, our tuned models beside the published numbers.
 
-    python evaluation/suite.py                      # all protocols -> evaluation/RESULTS.md
-    python evaluation/suite.py --only coldstart     # rerun one protocol, replace its section
-    python evaluation/suite.py --smoke --out X.md   # 2 cheap trials per model (CI runs this)
+    python -m evaluation.protocols.suite                     # all protocols -> RESULTS.md
+    python -m evaluation.protocols.suite --only coldstart    # rerun one, replace its section
+    python -m evaluation.protocols.suite --smoke --out X.md  # 2 cheap trials per model (CI)
 
 Each protocol is one run config in evaluation/protocols/ (data, split, metrics, [tune]). For
 every model the config names, a model the suite tunes is searched on validation carved out of
@@ -29,10 +29,11 @@ from typing import Any
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-if "RECSYS_EMBED_DATA" not in os.environ and (ROOT.parent / "shared" / "datasets").is_dir():
-    os.environ["RECSYS_EMBED_DATA"] = str(ROOT.parent / "shared" / "datasets")
+from evaluation.common import CACHE, EVALUATION, REPO
+
+HERE = Path(__file__).resolve().parent  # the protocols' run configs
+if "RECSYS_EMBED_DATA" not in os.environ and (REPO.parent / "shared" / "datasets").is_dir():
+    os.environ["RECSYS_EMBED_DATA"] = str(REPO.parent / "shared" / "datasets")
 
 from recsys_embed import __version__  # noqa: E402
 from recsys_embed.config import RunConfig, load_config  # noqa: E402
@@ -215,7 +216,7 @@ def describe_tuning(result: TuneResult) -> str:
 
 
 def run_protocol(p: Protocol, smoke: bool, cache: Path) -> tuple[list[Row], RunConfig, Any, float]:
-    config = load_config(HERE / "protocols" / p.config, VOCABULARY)
+    config = load_config(HERE / p.config, VOCABULARY)
     if smoke:
         config = smoke_config(config)
     data = tuning_data(config)
@@ -391,7 +392,7 @@ def protocol_markdown(
 
 
 def config_comment(p: Protocol) -> str:
-    text = (HERE / "protocols" / p.config).read_text().split("\n[")[0]
+    text = (HERE / p.config).read_text().split("\n[")[0]
     body = " ".join(line.lstrip("# ").strip() for line in text.splitlines())
     return f"Protocol (evaluation/protocols/{p.config}): {body}"
 
@@ -430,12 +431,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--smoke", action="store_true", help="2 cheap trials per model (CI)")
-    ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    ap.add_argument("--out", type=Path, default=EVALUATION / "RESULTS.md")
     ap.add_argument("--only", nargs="*", choices=[p.key for p in PROTOCOLS])
     ap.add_argument("--fresh", action="store_true", help="forget earlier trials")
     ap.add_argument("--cache", type=Path, help="where trials are kept (default evaluation/.cache)")
     args = ap.parse_args(argv)
-    cache = (args.cache or HERE / ".cache") / ("suite-smoke" if args.smoke else "suite")
+    cache = (args.cache or CACHE) / ("suite-smoke" if args.smoke else "suite")
     if args.fresh or args.smoke:
         shutil.rmtree(cache, ignore_errors=True)
     start = time.perf_counter()
@@ -449,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         parts.append(protocol_markdown(p, rows, config, report, spent / 60, took))
         tuning += spent
     minutes = (time.perf_counter() - start) / 60
-    command = "python evaluation/suite.py" + (" --smoke" if args.smoke else "")
+    command = "python -m evaluation.protocols.suite" + (" --smoke" if args.smoke else "")
     header = [
         "# Results: published protocols, our numbers beside the published ones",
         "",
@@ -521,7 +522,7 @@ NOTES = """
   warm item beside one-hots of the tokens found in >= 5 items' title and genres (weight
   searched in [0.3, 1]), no text vectors, no content term: LightFM with the item metadata that
   MovieLens 100K ships. Those blocks were chosen on validation carves of this protocol's train
-  (`evaluation/warm_hybrid_blocks.py`, `evaluation/results/warm_hybrid_blocks.md`); its search
+  (`evaluation/studies/warm_hybrid_blocks.py`, `evaluation/results/warm_hybrid_blocks.md`); its search
   is LightFM's, and its "(defaults)" row is the hybrid's defaults, sized for cold items (32
   components, 15 epochs). Refitted with initialisation seeds 0 to 5, the chosen setting
   scores 0.4768 to 0.4808 on test, LightFM alone at the same setting 0.4681 to 0.4707
@@ -530,13 +531,13 @@ NOTES = """
   `lightfm-meta` rows above, nothing refitted: each member's scores divided by their spread
   over all training users and items, equal weights. That pair and the equal weights are the
   `blend` model's defaults, chosen on validation carves of two logs before this row existed
-  (`evaluation/blend_members.py`, `evaluation/results/blend_members.md`: +0.0080 over ALS on
+  (`evaluation/studies/blend_members.py`, `evaluation/results/blend_members.md`: +0.0080 over ALS on
   this protocol's carves, +0.0054 on ml-latest-small's; ALS beside LightFM without metadata
   or beside the cold-item hybrid gained on at most one of the two). Its "(tuned)" row joins
   the tuned members, its "(defaults)" row the members' "(defaults)" rows (ALS's defaults and
   the hybrid's cold-item defaults, not the pair the `blend` model defaults to). Refitted with
   initialisation seeds 0 to 5, the tuned row scores 0.4984 to 0.5004 on test, ALS alone 0.4876
-  to 0.4896 (`python evaluation/blend_members.py --seeds`, `evaluation/results/blend_seeds.md`).
+  to 0.4896 (`python -m evaluation.studies.blend_members --seeds`, `evaluation/results/blend_seeds.md`).
 - **LightFM's example protocol.** With train items ranked, as in the published numbers, most
   of each top-10 is items the user rated in ua.base (the "train items in top-10" column), so
   precision stays near 0.1 for every model and models

@@ -1,7 +1,7 @@
 """Which models the default ``blend`` joins, and with what weights (validation only).
 
-    python evaluation/blend_members.py [--out evaluation/results/blend_members.md]
-    python evaluation/blend_members.py --seeds [--out evaluation/results/blend_seeds.md]
+    python -m evaluation.studies.blend_members [--out evaluation/results/blend_members.md]
+    python -m evaluation.studies.blend_members --seeds [--out evaluation/results/blend_seeds.md]
 
 ALS (its defaults) beside three LightFM variants, each alone and blended with ALS
 (``Blend.of``: scores divided by their spread, weight share 0.3 or 0.5 on the LightFM member):
@@ -23,28 +23,28 @@ carved out of its protocol's train split the way its test split was made, three 
 row (the settings its ``als`` and ``lightfm-meta`` searches chose, evaluation/RESULTS.md)
 refitted on all of train with initialisation seeds 0 to 5. It reports the spread over seeds
 of a choice already made; it chooses nothing.
+
+Default it justified: the ``blend`` model's members, ALS and ``lightfm-meta``, with equal weights.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-if "RECSYS_EMBED_DATA" not in os.environ and (ROOT.parent / "shared" / "datasets").is_dir():
-    os.environ["RECSYS_EMBED_DATA"] = str(ROOT.parent / "shared" / "datasets")
+from evaluation.common import REPO, report_main
 
-import benchlib  # noqa: E402
+if "RECSYS_EMBED_DATA" not in os.environ and (REPO.parent / "shared" / "datasets").is_dir():
+    os.environ["RECSYS_EMBED_DATA"] = str(REPO.parent / "shared" / "datasets")
 
-from recsys_embed.data import splits  # noqa: E402
-from recsys_embed.data.movielens import load_dataset  # noqa: E402
-from recsys_embed.evaluate import evaluate  # noqa: E402
-from recsys_embed.models import registry  # noqa: E402
-from recsys_embed.models.blend import DEFAULT_MEMBERS, Blend  # noqa: E402
+from recsys_embed.data import splits
+from recsys_embed.data.movielens import load_dataset
+from recsys_embed.evaluate import evaluate
+from recsys_embed.models import registry
+from recsys_embed.models.blend import DEFAULT_MEMBERS, Blend
 
 KNOWN_GOOD = {"no_components": 64, "learning_rate": 0.02, "max_sampled": 30, "epochs": 40}
 META = {k: v for k, v in DEFAULT_MEMBERS[1].items() if k != "type"}
@@ -98,7 +98,7 @@ def seed_spread() -> list[str]:
     lines = [
         "# ALS + LightFM on metadata, Microsoft protocol: spread over seeds",
         "",
-        "`python evaluation/blend_members.py --seeds` (MovieLens 100K, per-item 75/25, seed 42; "
+        "`python -m evaluation.studies.blend_members --seeds` (MovieLens 100K, per-item 75/25, seed 42; "
         "the suite's chosen `als` and `lightfm-meta` settings refitted on all of train with "
         "initialisation seeds 0 to 5, and their equal-weight blend; test NDCG@10, read after "
         "the choice; 2-core machine).",
@@ -129,7 +129,7 @@ def validation_report() -> list[str]:
     lines = [
         "# Blend members (validation only)",
         "",
-        "`python evaluation/blend_members.py` (see its docstring; 2-core machine). "
+        "`python -m evaluation.studies.blend_members` (see its docstring; 2-core machine). "
         "Validation NDCG@10, mean (sd) over 3 carves, and the gain over ALS alone.",
     ]
     for title, (dataset, stratify) in SHAPES.items():
@@ -143,4 +143,4 @@ def validation_report() -> list[str]:
 
 
 if __name__ == "__main__":
-    benchlib.report_main(__doc__, validation_report, seed_spread)
+    report_main(__doc__, validation_report, seed_spread)

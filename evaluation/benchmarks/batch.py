@@ -9,7 +9,10 @@ A generated 1M-user x 50k-item, 64-factor model (random factors, no seen items) 
     factors, all cores (scoring and top-k only: it writes nothing).
 Peak RSS is the process's; users/s = 1M / median seconds.
 
-    python evaluation/bench_batch.py [--repeats 3] [--users 1000000] [--items 50000]
+    python -m evaluation.benchmarks.batch [--repeats 3] [--users 1000000] [--items 50000]
+    python -m evaluation.benchmarks.batch --smoke --out FILE   # 2,000 x 500 model, one run each
+
+``--smoke`` skips the chunk 2048 job without ``--threads 2``.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-sys.path.insert(0, str(Path(__file__).parent))
-from benchlib import CACHE, machine
+from evaluation.common import REPO, Report, add_smoke_arguments, cache_dir, machine
+
+SMOKE_USERS, SMOKE_ITEMS = 2_000, 500
 
 IMPLICIT = """
 import sys, numpy as np, time
@@ -42,10 +46,10 @@ assert ids.shape == (m.user_factors.shape[0], 10)
 """
 
 
-def make_model(n_users: int, n_items: int) -> Path:
+def make_model(n_users: int, n_items: int, cache: Path) -> Path:
     from recsys_embed import IdMap, models
 
-    path = CACHE / f"batch_model_{n_users}_{n_items}"
+    path = cache / f"batch_model_{n_users}_{n_items}"
     if (path / "manifest.json").is_file():
         return path
     rng = np.random.default_rng(0)
@@ -64,7 +68,7 @@ def make_model(n_users: int, n_items: int) -> Path:
 def timed(cmd: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one child process."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd)
+    proc = subprocess.Popen(cmd, cwd=REPO)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - t0
     if status != 0:
@@ -78,9 +82,17 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=1_000_000)
     ap.add_argument("--items", type=int, default=50_000)
     ap.add_argument("--only", help="run only the jobs whose label contains this text")
+    add_smoke_arguments(ap)
     args = ap.parse_args()
-    model = make_model(args.users, args.items)
-    out = CACHE / "batch_recs.parquet"
+    if args.smoke:
+        args.users, args.items, args.repeats = SMOKE_USERS, SMOKE_ITEMS, 1
+    with cache_dir(args.cache, args.smoke) as cache, Report(args.out) as report:
+        run(args, cache, report)
+
+
+def run(args: argparse.Namespace, cache: Path, report: Report) -> None:
+    model = make_model(args.users, args.items, cache)
+    out = cache / "batch_recs.parquet"
     cli = [
         sys.executable,
         "-m",
@@ -111,20 +123,22 @@ def main() -> None:
             str(model),
         ],
     }
-    print(
+    report(
         f"Machine: {machine()}; {args.users:,} users x {args.items:,} items, 64 factors; "
         f"median of {args.repeats} runs, each a fresh process.\n"
     )
-    print("| job | median s | users/s | peak RSS MB |")
-    print("|---|---:|---:|---:|")
+    report("| job | median s | users/s | peak RSS MB |")
+    report("|---|---:|---:|---:|")
+    if args.smoke:  # chunk 2048 alone is the same job as with --threads 2
+        del cases["recsys-embed recommend, chunk 2048"]
     for label, cmd in cases.items():
         if args.only and args.only not in label:
             continue
         runs = [timed(cmd) for _ in range(args.repeats)]
         sec = statistics.median(r[0] for r in runs)
         rss = max(r[1] for r in runs)
-        print(f"| {label} | {sec:.1f} | {args.users / sec:,.0f} | {rss:.0f} |", flush=True)
-    print(json.dumps({"model_dir_mb": sum(f.stat().st_size for f in model.iterdir()) / 2**20}))
+        report(f"| {label} | {sec:.1f} | {args.users / sec:,.0f} | {rss:.0f} |")
+    report(json.dumps({"model_dir_mb": sum(f.stat().st_size for f in model.iterdir()) / 2**20}))
 
 
 if __name__ == "__main__":

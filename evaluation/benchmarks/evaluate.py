@@ -6,27 +6,30 @@ model (50 train and 10 test items per user): ``recsys_embed.evaluate.evaluate`` 
 sizes vs ``implicit.evaluation.ranking_metrics_at_k`` (1 thread and all cores) on the same
 factors. Median of --repeats; each case in its own process (peak RSS is that case's).
 
-    python evaluation/bench_evaluate.py [--repeats 5]
+    python -m evaluation.benchmarks.evaluate [--repeats 5]
+    python -m evaluation.benchmarks.evaluate --smoke --out FILE   # tiny generated data, seconds
+
+``--smoke`` evaluates a generated 500-user x 300-item, 16-factor model (20 train and 10 test
+items per user), one run each, at chunk 1024 and implicit on one thread only.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_recommend import generated, implicit_model, ml100k
-from benchlib import machine, run_case, spawn
+from evaluation.benchmarks.recommend import SHAPES, generated, implicit_model, ml100k
+from evaluation.common import Report, add_smoke_arguments, cache_dir, machine, run_case, spawn
 
-SCRIPT = str(Path(__file__).resolve())
+MODULE = "evaluation.benchmarks.evaluate"
+SKIPPED_BY_SMOKE = ("ours-256", "implicit-all")  # the same calls as ours-1024, implicit-1t
 
 
-def split_and_factors(data: str):
+def split_and_factors(data: str, cache: Path):
     import recsys_embed as rse
     from recsys_embed import models
 
@@ -34,7 +37,7 @@ def split_and_factors(data: str):
         train, test = rse.split.random_split(ml100k(), 0.25, "user", 42)
         model = models.create("als").fit(train)
         return train, test, model.user_factors_, model.item_factors_
-    uf, itf, seen = generated()
+    uf, itf, seen = generated(cache, *SHAPES[data])
     rng = np.random.default_rng(1)
     n_users, n_items = seen.shape
     rows = np.repeat(np.arange(n_users), 10)
@@ -54,11 +57,11 @@ def split_and_factors(data: str):
     return inter(seen), inter(test), uf, itf
 
 
-def case(data: str, who: str):
+def case(data: str, who: str, cache: Path):
     from recsys_embed import models
     from recsys_embed.evaluate import evaluate
 
-    train, test, uf, itf = split_and_factors(data)
+    train, test, uf, itf = split_and_factors(data, cache)
     if who.startswith("ours"):
         chunk = int(who.split("-")[1])
         model = models.ALS(factors=uf.shape[1])
@@ -84,24 +87,35 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--case")
+    add_smoke_arguments(ap)
     args = ap.parse_args()
-    if args.case:
-        data, who = args.case.split(":")
-        print(json.dumps(run_case(case(data, who), args.repeats)))
-        return
-    print(f"Machine: {machine()}; median of {args.repeats} runs; each case in its own process.\n")
-    print("| data | method | median s | peak RSS MB | working MB |")
-    print("|---|---|---:|---:|---:|")
+    if args.smoke:
+        args.repeats = 1
+    with cache_dir(args.cache, args.smoke) as cache:
+        if args.case:
+            data, who = args.case.split(":")
+            print(json.dumps(run_case(case(data, who, cache), args.repeats)))
+        else:
+            with Report(args.out) as report:
+                run(args.smoke, args.repeats, cache, report)
+
+
+def run(smoke: bool, repeats: int, cache: Path, report: Report) -> None:
+    report(f"Machine: {machine()}; median of {repeats} runs; each case in its own process.\n")
+    report("| data | method | median s | peak RSS MB | working MB |")
+    report("|---|---|---:|---:|---:|")
     labels = {
         "ours-256": "recsys_embed evaluate, chunk 256",
         "ours-1024": "recsys_embed evaluate, chunk 1024",
         "implicit-1t": "implicit ranking_metrics_at_k, 1 thread",
         "implicit-all": "implicit ranking_metrics_at_k, all cores",
     }
-    for data in ("ml100k", "gen100k"):
+    for data in ("tiny",) if smoke else ("ml100k", "gen100k"):
         for who, label in labels.items():
-            r = spawn(SCRIPT, f"{data}:{who}", args.repeats)
-            print(
+            if smoke and who in SKIPPED_BY_SMOKE:
+                continue
+            r = spawn(MODULE, f"{data}:{who}", repeats, ["--cache", str(cache)])
+            report(
                 f"| {data} | {label} | {r['median_s']:.3f} | {r['peak_rss_mb']:.0f} | "
                 f"{r['work_peak_mb']:.0f} |"
             )

@@ -6,7 +6,7 @@ first run of each case), where the outputs are written. For each case it records
 whether the next run left any temporary litter. Prints a markdown table (the one in
 evaluation/README.md) and writes evaluation/results/reliability_probe.json.
 
-    PYTHONPATH=. python evaluation/probe_reliability.py [--kills 5] [--seed 0]
+    python -m evaluation.probes.reliability [--kills 5] [--seed 0]
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from evaluation.common import REPO, RESULTS
 from recsys_embed import cli, models
 from tests.reliability_support import config, litter, run_sub, small_log, snapshot
 from tests.test_reliability_inputs import BAD_CONFIGS
 from tests.test_reliability_models import CASES as MODEL_CASES
 
-REPO = Path(__file__).resolve().parent.parent
 NEW_MODELS = (
     '[models.pop]\ntype = "popularity"\n\n[models.als]\ntype = "als"\nfactors = 6\niterations = 3\n'
 )
@@ -279,9 +279,8 @@ def main() -> None:
             + kills(tmp, log, args.kills, random.Random(args.seed))
         )
     print(table(rows))
-    results = REPO / "evaluation" / "results"
-    results.mkdir(exist_ok=True)
-    (results / "reliability_probe.json").write_text(json.dumps(rows, indent=1) + "\n")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "reliability_probe.json").write_text(json.dumps(rows, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Which item-feature blocks help LightFM on warm catalogues (validation only).
 
-    python evaluation/warm_hybrid_blocks.py [--out evaluation/results/warm_hybrid_blocks.md]
-    python evaluation/warm_hybrid_blocks.py --seeds [--out evaluation/results/warm_hybrid_seeds.md]
+    python -m evaluation.studies.warm_hybrid_blocks [--out evaluation/results/warm_hybrid_blocks.md]
+    python -m evaluation.studies.warm_hybrid_blocks --seeds
+        [--out evaluation/results/warm_hybrid_seeds.md]
 
 LightFM alone against ``lightfm-hybrid`` with an identity block beside item metadata, at
 LightFM's known-good setting (64 components, learning rate 0.02, max_sampled 30, 40 epochs),
@@ -19,6 +20,9 @@ items); text is the word2vec block trained on the item text.
 ``lightfm-meta`` search chose (evaluation/RESULTS.md) and LightFM alone at the same setting,
 refitted on all of train with six initialisation seeds. It reports the spread over seeds of
 a choice already made; it chooses nothing.
+
+Default it justified: ``lightfm-meta``'s blocks (an identity block beside the one-hots of tokens
+in >= 5 items' metadata; no text vectors, no content term), the suite's LightFM with metadata.
 """
 
 from __future__ import annotations
@@ -26,21 +30,19 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-if "RECSYS_EMBED_DATA" not in os.environ and (ROOT.parent / "shared" / "datasets").is_dir():
-    os.environ["RECSYS_EMBED_DATA"] = str(ROOT.parent / "shared" / "datasets")
+from evaluation.common import REPO, report_main
 
-import benchlib  # noqa: E402
+if "RECSYS_EMBED_DATA" not in os.environ and (REPO.parent / "shared" / "datasets").is_dir():
+    os.environ["RECSYS_EMBED_DATA"] = str(REPO.parent / "shared" / "datasets")
 
-from recsys_embed.data import splits  # noqa: E402
-from recsys_embed.data.movielens import load_dataset  # noqa: E402
-from recsys_embed.evaluate import evaluate  # noqa: E402
-from recsys_embed.models import registry  # noqa: E402
+from recsys_embed.data import splits
+from recsys_embed.data.movielens import load_dataset
+from recsys_embed.evaluate import evaluate
+from recsys_embed.models import registry
 
 BASE = {"no_components": 64, "learning_rate": 0.02, "max_sampled": 30, "epochs": 40}
 WARM = {
@@ -107,7 +109,7 @@ def seed_spread() -> list[str]:
     lines = [
         "# LightFM with item metadata on the Microsoft protocol: spread over seeds",
         "",
-        "`python evaluation/warm_hybrid_blocks.py --seeds` (MovieLens 100K, per-item 75/25, seed "
+        "`python -m evaluation.studies.warm_hybrid_blocks --seeds` (MovieLens 100K, per-item 75/25, seed "
         "42; the suite's chosen `lightfm-meta` setting and LightFM alone at the same setting, "
         "refitted on all of train with initialisation seeds 0 to 5; test NDCG@10, read after "
         "the choice; 2-core machine).",
@@ -128,7 +130,7 @@ def validation_report() -> list[str]:
     lines = [
         "# Item metadata for LightFM on warm catalogues (validation only)",
         "",
-        "`python evaluation/warm_hybrid_blocks.py` (see its docstring; 2-core machine). "
+        "`python -m evaluation.studies.warm_hybrid_blocks` (see its docstring; 2-core machine). "
         "Validation NDCG@10, mean (sd) over 3 carves, and mean fit seconds.",
     ]
     for title, (dataset, stratify) in SHAPES.items():
@@ -142,4 +144,4 @@ def validation_report() -> list[str]:
 
 
 if __name__ == "__main__":
-    benchlib.report_main(__doc__, validation_report, seed_spread)
+    report_main(__doc__, validation_report, seed_spread)

@@ -1,4 +1,4 @@
-"""Cold-start benchmark of the text models on several catalogue shapes (text-hybrid issues).
+"""Cold-start protocol of the text models on several catalogue shapes (text-hybrid issues).
 
 Cold protocol: 20% of the items (seed 0) lose all their interactions to test; every test user
 is ranked among the cold items only; all ratings are interactions. Shapes:
@@ -15,8 +15,12 @@ instead of the test items: that is where defaults are chosen. Prints, per shape,
 NDCG@10 and AUC with 95% CIs, fit seconds, and paired bootstrap CIs of each hybrid against
 text-knn.
 
-    python evaluation/bench_coldstart.py [--shapes ml100k,small,tags3,tags1] [--validation]
+    python -m evaluation.protocols.coldstart [--shapes ml100k,small,tags3,tags1] [--validation]
         [--models NAME,...] [--out evaluation/results/shapes.md]
+    python -m evaluation.protocols.coldstart --smoke --out FILE   # seconds
+
+``--smoke`` runs the protocol on a generated catalogue (200 users, 150 items whose text names
+one of 6 topics; each user keeps mostly to one topic) with four cheap models at their defaults.
 """
 
 from __future__ import annotations
@@ -31,12 +35,11 @@ import numpy as np
 import polars as pl
 
 import recsys_embed as rse
+from evaluation.common import REPO, shared_datasets
 from recsys_embed import models
 from recsys_embed.data.splits import cold_item_split, cold_items
 from recsys_embed.evaluate import evaluate
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "datasets"
 METRICS = [("recall", 20), ("ndcg", 10), ("auc", 20)]
 
 # label -> (registry name, parameters); defaults unless a label says otherwise
@@ -92,18 +95,50 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
 }
 BASELINE = "text-knn (ppmi-svd)"
+SMOKE_MODELS = ["random", BASELINE, "als-text-map (ppmi-svd)", "lightfm-hybrid (ppmi-svd)"]
+
+
+def generated_shape(
+    n_users: int = 200, n_items: int = 150, n_topics: int = 6, per_user: int = 15
+) -> tuple[rse.Interactions, pl.DataFrame, str]:
+    """A planted catalogue: each item's text is three words of its topic and one of any topic;
+    each user takes 80% of their items from one topic, so text predicts taste."""
+    rng = np.random.default_rng(0)
+    words = [[f"t{t}w{w}" for w in range(6)] for t in range(n_topics)]
+    topic = rng.integers(0, n_topics, n_items)
+    text = [
+        " ".join(
+            [*rng.choice(words[t], 3, replace=False), rng.choice(words[rng.integers(n_topics)])]
+        )
+        for t in topic
+    ]
+    users, items = [], []
+    for u in range(n_users):
+        own = np.flatnonzero(topic == rng.integers(n_topics))
+        n_own = min(int(per_user * 0.8), len(own))
+        chosen = set(rng.choice(own, n_own, replace=False).tolist())
+        while len(chosen) < per_user:
+            chosen.add(int(rng.integers(n_items)))
+        users += [u] * len(chosen)
+        items += sorted(chosen)
+    ids = rse.IdMap(np.arange(1, n_users + 1), "user"), rse.IdMap(np.arange(1, n_items + 1))
+    inter = rse.Interactions.from_indices(np.array(users), np.array(items), *ids)
+    frame = pl.DataFrame({"item_id": np.arange(1, n_items + 1), "text": text})
+    return inter, frame, f"generated, {n_items} items of {n_topics} topics"
 
 
 def load_shape(name: str) -> tuple[rse.Interactions, pl.DataFrame, str]:
     """(interactions, item text frame, description) of a catalogue shape."""
+    if name == "smoke":
+        return generated_shape()
     if name == "ml100k":
-        ds = rse.load_dataset("movielens-100k", data_dir=SHARED, download_missing=False)
+        ds = rse.load_dataset("movielens-100k", data_dir=shared_datasets(), download_missing=False)
         return (
             ds.interactions,
             ds.items.select("item_id", "text"),
             "MovieLens 100K, titles + genres",
         )
-    small = rse.load_dataset("movielens-latest-small", data_dir=ROOT / "datasets")
+    small = rse.load_dataset("movielens-latest-small", data_dir=REPO / "datasets")
     if name == "small":
         return (
             small.interactions,
@@ -124,7 +159,7 @@ def load_shape(name: str) -> tuple[rse.Interactions, pl.DataFrame, str]:
             items,
             f"ml-latest-small items with {label}, tags only",
         )
-    raise SystemExit(f"unknown shape {name!r}; expected ml100k, small, tags3 or tags1")
+    raise SystemExit(f"unknown shape {name!r}; expected ml100k, small, tags3, tags1 or smoke")
 
 
 def cold_protocol(
@@ -200,7 +235,10 @@ def main() -> None:
     ap.add_argument("--models", default=",".join(list(MODELS)[:-1]))
     ap.add_argument("--validation", action="store_true")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--smoke", action="store_true", help="a generated catalogue, cheap models")
     args = ap.parse_args()
+    if args.smoke:
+        args.shapes, args.models = "smoke", ",".join(SMOKE_MODELS)
     labels = [m.strip() for m in args.models.split(",")]
     unknown = [m for m in labels if m not in MODELS]
     if unknown:
@@ -213,7 +251,7 @@ def main() -> None:
     if args.out:
         header = (
             "# Cold items on catalogue shapes\n\n"
-            f"`python evaluation/bench_coldstart.py {' '.join(sys.argv[1:])}`\n\n"
+            f"`python -m evaluation.protocols.coldstart {' '.join(sys.argv[1:])}`\n\n"
             "Each shape's first model that needs word vectors builds them (its fit time "
             "includes them); later models with the same vectors reuse them.\n\n"
         )

@@ -11,12 +11,14 @@ Each run is the command a user types, in a fresh process and a fresh output fold
 
     recsys-embed tune --config CONFIG --model als --trials 16 --timeout 420 --out DIR
 
-    python evaluation/bench_tune.py [--repeats 3] [--model als] [--extrapolate] [--out FILE]
+    python -m evaluation.benchmarks.tune [--repeats 3] [--model als] [--extrapolate] [--out FILE]
+    python -m evaluation.benchmarks.tune --smoke --out FILE   # 300 x 200 log, 2 trials, once
 
 ``--dataset movielens-1m`` runs the same command on MovieLens 1M itself (read from
 ``$RECSYS_EMBED_DATA/ml-1m``, else downloaded and checksummed), the issue's quality check:
 the table then also gives the test NDCG@10 of the chosen setting and of the defaults (trial 0),
-both from best.json.
+both from best.json. ``--smoke`` runs the command once, 2 trials, on a generated log of the
+same kind with 300 users, 200 items and about 9,000 rows.
 """
 
 from __future__ import annotations
@@ -33,37 +35,39 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from benchlib import CACHE, machine  # noqa: E402
+from evaluation.common import REPO, cache_dir, machine
 
 N_USERS, N_ITEMS, ROWS, DIMS = 6040, 3706, 1_000_209, 24
+SMOKE_SHAPE = (300, 200, 9_000, 8)  # users, items, rows, latent dimensions
 HEADER = """# `recsys-embed tune` on a generated MovieLens 1M-shaped log
 
 The tuning issue's budget is 16 trials within 7 minutes (420 s) on this 2-core machine. The log
 (6,040 users, 3,706 items, 1,000,209 rows) and the protocol are described in
-`evaluation/bench_tune.py`; times are wall-clock seconds, one thread per fit.
+`evaluation/benchmarks/tune.py`; times are wall-clock seconds, one thread per fit.
 
 """
 
 
-def make_log(seed: int = 0) -> Path:
+def make_log(
+    cache: Path, shape: tuple[int, int, int, int] = (N_USERS, N_ITEMS, ROWS, DIMS), seed: int = 0
+) -> Path:
     """The generated MovieLens 1M-shaped log (cached): each user draws their items without
     replacement with probability ~ popularity x exp(taste), by the Gumbel top-k trick."""
-    path = CACHE / f"ml1m_shaped_{seed}.csv"
+    n_users, n_items, rows, dims = shape
+    name = "ml1m_shaped" if shape == (N_USERS, N_ITEMS, ROWS, DIMS) else "shaped_{}_{}_{}_{}"
+    path = cache / f"{name.format(*shape)}_{seed}.csv"
     if path.is_file():
         return path
-    CACHE.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
-    activity = np.exp(rng.normal(np.log(96), 1.0, N_USERS))
-    activity = np.round(activity * ROWS / activity.sum()).clip(20, N_ITEMS - 1).astype(int)
-    popularity = -1.1 * np.log(np.arange(1, N_ITEMS + 1) + 5.0)
+    activity = np.exp(rng.normal(np.log(96), 1.0, n_users))
+    activity = np.round(activity * rows / activity.sum()).clip(20, n_items - 1).astype(int)
+    popularity = -1.1 * np.log(np.arange(1, n_items + 1) + 5.0)
     rng.shuffle(popularity)
-    users = rng.normal(0, 1, (N_USERS, DIMS)).astype(np.float32)
-    items = rng.normal(0, 1, (N_ITEMS, DIMS)).astype(np.float32)
+    users = rng.normal(0, 1, (n_users, dims)).astype(np.float32)
+    items = rng.normal(0, 1, (n_items, dims)).astype(np.float32)
     user_idx, item_idx = [], []
-    for start in range(0, N_USERS, 500):
-        block = range(start, min(start + 500, N_USERS))
+    for start in range(0, n_users, 500):
+        block = range(start, min(start + 500, n_users))
         logits = popularity[None, :] + 0.45 * (users[block.start : block.stop] @ items.T)
         logits += rng.gumbel(size=logits.shape)
         for row, u in enumerate(block):
@@ -85,10 +89,10 @@ def make_log(seed: int = 0) -> Path:
     return path
 
 
-def write_config(log: Path | str, model: str, extrapolate: bool) -> Path:
+def write_config(log: Path | str, model: str, extrapolate: bool, cache: Path) -> Path:
     """The Microsoft protocol on the generated log (a path) or a dataset (a name), as
     evaluation/protocols/ writes it."""
-    path = CACHE / f"bench_tune_{model}{'_ext' if extrapolate else ''}.toml"
+    path = cache / f"bench_tune_{model}{'_ext' if extrapolate else ''}.toml"
     columns = 'user_col = "user_id"\nitem_col = "item_id"\n' if isinstance(log, Path) else ""
     path.write_text(
         f"""[data]
@@ -116,8 +120,8 @@ type = "{model}"
     return path
 
 
-def run_once(config: Path, model: str, trials: int, timeout: int) -> dict:
-    out = CACHE / f"bench_tune_out_{model}"
+def run_once(config: Path, model: str, trials: int, timeout: int, cache: Path) -> dict:
+    out = cache / f"bench_tune_out_{model}"
     shutil.rmtree(out, ignore_errors=True)
     command = [
         *(sys.executable, "-m", "recsys_embed", "tune", "--config", str(config)),
@@ -125,7 +129,7 @@ def run_once(config: Path, model: str, trials: int, timeout: int) -> dict:
         *("--out", str(out)),
     ]
     t0 = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
     wall = time.perf_counter() - t0
     if done.returncode != 0:
         raise RuntimeError(f"tune failed ({done.returncode}):\n{done.stderr[-3000:]}")
@@ -152,19 +156,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extrapolate", action="store_true", help="[tune] extrapolate = true")
     ap.add_argument("--out", type=Path, help="append the result table to this file")
     ap.add_argument("--dataset", help="a dataset name instead of the generated log")
+    ap.add_argument("--smoke", action="store_true", help="a 300 x 200 log, 2 trials, once")
+    ap.add_argument("--cache", type=Path, help="folder for generated data (evaluation/.cache)")
     args = ap.parse_args(argv)
-    log: Path | str = args.dataset or make_log()
-    config = write_config(log, args.model, args.extrapolate)
+    if args.smoke:
+        args.repeats, args.trials, args.timeout = 1, 2, 120
+    with cache_dir(args.cache, args.smoke) as cache:
+        return run(args, cache)
+
+
+def run(args: argparse.Namespace, cache: Path) -> int:
+    shape = SMOKE_SHAPE if args.smoke else (N_USERS, N_ITEMS, ROWS, DIMS)
+    log: Path | str = args.dataset or make_log(cache, shape)
+    config = write_config(log, args.model, args.extrapolate, cache)
     runs = []
     for r in range(args.repeats):
-        runs.append(run_once(config, args.model, args.trials, args.timeout))
+        runs.append(run_once(config, args.model, args.trials, args.timeout, cache))
         print(f"run {r + 1}/{args.repeats}: {runs[-1]}", file=sys.stderr, flush=True)
     walls = [x["wall_s"] for x in runs]
     mode = "extrapolated" if args.extrapolate else "plain"
     table = "\n".join(
         [
-            f"`python evaluation/bench_tune.py --model {args.model}"
+            f"`python -m evaluation.benchmarks.tune --model {args.model}"
             f"{' --extrapolate' if args.extrapolate else ''} --repeats {args.repeats}"
+            f"{' --smoke' if args.smoke else ''}"
             f"{f' --dataset {args.dataset}' if args.dataset else ''}` ({machine()}):",
             "",
             "| model | validation | trials run | pruned | trial time, s | whole command, s "
@@ -179,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(table)
     if args.out is not None:
-        head = "" if args.out.is_file() else HEADER
+        head = "" if args.out.is_file() or args.smoke else HEADER
         with open(args.out, "a") as fh:
             fh.write(head + table + "\n")
     return 0

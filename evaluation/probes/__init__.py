@@ -1,0 +1,1 @@
+"""Probes of the command line's behaviour under bad inputs and killed runs."""
