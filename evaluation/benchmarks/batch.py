@@ -55,7 +55,7 @@ def make_model(n_users: int, n_items: int, cache: Path) -> Path:
     rng = np.random.default_rng(0)
     model = models.ALS(factors=64)
     seen = sp.csr_matrix((n_users, n_items), dtype=np.float32)
-    model._set_state(
+    model.set_factors(
         IdMap(np.arange(n_users), "user"),
         IdMap(np.arange(n_items)),
         seen,

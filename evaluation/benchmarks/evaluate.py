@@ -65,7 +65,7 @@ def case(data: str, who: str, cache: Path):
     if who.startswith("ours"):
         chunk = int(who.split("-")[1])
         model = models.ALS(factors=uf.shape[1])
-        model._set_state(train.user_map, train.item_map, train.matrix, uf, itf)
+        model.set_factors(train.user_map, train.item_map, train.matrix, uf, itf)
         return lambda: evaluate(
             {"als": model},
             train,

@@ -88,7 +88,7 @@ def our_model(uf, itf, seen):
     from recsys_embed import IdMap, models
 
     m = models.ALS(factors=uf.shape[1])
-    m._set_state(
+    m.set_factors(
         IdMap(np.arange(uf.shape[0]), "user"), IdMap(np.arange(itf.shape[0])), seen, uf, itf
     )
     return m

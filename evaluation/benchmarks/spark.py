@@ -76,7 +76,7 @@ def make_model(n_users: int, n_items: int, cache: Path) -> Path:
     )
     seen.sum_duplicates()
     model = models.ALS(factors=64)
-    model._set_state(
+    model.set_factors(
         IdMap(np.arange(n_users), "user"),
         IdMap(np.arange(n_items)),
         seen,

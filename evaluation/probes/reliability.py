@@ -109,7 +109,7 @@ def tampered(tmp: Path) -> list[Row]:
         from recsys_embed import IdMap
 
         seen = sp.csr_matrix(np.array([[1, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]], dtype=np.float32))
-        m._set_state(
+        m.set_factors(
             IdMap(np.array([1, 2, 3])),
             IdMap(np.array([10, 20, 30, 40])),
             seen,

@@ -104,7 +104,7 @@ epochs = 30
 [models.hybrid]
 type = "lightfm-hybrid"
 identity = true                   # a warm split: warm items keep a free vector
-no_components = 64                # warm validation (evaluation/warm_hybrid_validation.py):
+no_components = 64                # warm validation (evaluation/studies/warm_hybrid_validation.py):
 epochs = 30                       # the cold defaults (32 x 15, content 2) lose NDCG@10 here
 content_weight = 0.0
 token_features = false            # the warm setting was validated without token one-hots

@@ -29,7 +29,7 @@ class ALS(ImplicitRecommender):
     name = "als"
     epoch_param = "iterations"
     PARAMS: ClassVar[dict[str, Param]] = {
-        # ranges from validation grids (evaluation/tuning_grids.py; bm25 never won) and from
+        # ranges from validation grids (evaluation/studies/tuning_grids.py; bm25 never won) and from
         # where settings win after the refit on all of train: the best alpha and regularization
         # fall as the data grows, so alpha above 10 wins on the smaller fitting part and loses
         # after the refit (evaluation/README.md, "Search ranges and data size")

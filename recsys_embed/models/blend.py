@@ -28,7 +28,7 @@ from recsys_embed.models.topk import unit_rows
 
 NAME = "blend"
 # ALS beside LightFM on item metadata (identity and token one-hots, LightFM's known-good sizes):
-# chosen on validation carves of two logs (evaluation/blend_members.py)
+# chosen on validation carves of two logs (evaluation/studies/blend_members.py)
 DEFAULT_MEMBERS = [
     {"type": "als"},
     {

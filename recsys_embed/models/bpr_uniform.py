@@ -80,8 +80,8 @@ class UniformBPR(Recommender):
     fixed_user_column = -1
     epoch_param = "epochs"
     PARAMS: ClassVar[dict[str, Param]] = {
-        # ranges from validation grids (evaluation/tuning_grids.py): steps 0.01-0.02 with L2 0.02
-        # and 200-400 epochs won; 0.05 steps and 256 factors lost
+        # ranges from validation grids (evaluation/studies/tuning_grids.py): steps 0.01-0.02 with
+        # L2 0.02 and 200-400 epochs won; 0.05 steps and 256 factors lost
         "factors": Param(128, int, "latent dimensions", minimum=1, search=(64, 256, "log")),
         "learning_rate": Param(0.05, float, "SGD step size", above=0, search=(0.005, 0.04, "log")),
         "regularization": Param(0.02, float, "L2 penalty", minimum=0, search=(0.008, 0.04, "log")),

@@ -71,7 +71,7 @@ class LightFMHybrid(TextModel):
     Defaults were chosen for ranking cold items on validation cold splits of four catalogue
     shapes (evaluation/README.md): no identity block, 8 text codes, token one-hots (tokens in
     >= 5 items, weight 0.5), text length and decade (weights 0.5), 32 components, 15 epochs,
-    content weight 2 (evaluation/sweep_content.py, evaluation/results/shapes_validation.md).
+    content weight 2 (evaluation/studies/sweep_content.py, evaluation/results/shapes_validation.md).
     For mostly-warm catalogues set ``identity=True`` (the default run does); for item-to-item
     neighbours by title, ``text_codes=0`` (dense block, slower).
     """

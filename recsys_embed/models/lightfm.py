@@ -78,8 +78,8 @@ class LightFM(Recommender):
     fixed_user_column = -1
     epoch_param = "epochs"
     PARAMS: ClassVar[dict[str, Param]] = {
-        # ranges from validation grids (evaluation/tuning_grids.py) and earlier searches: WARP
-        # won every time (the other losses are not searched); steps above 0.03 overfit
+        # ranges from validation grids (evaluation/studies/tuning_grids.py) and earlier searches:
+        # WARP won every time (the other losses are not searched); steps above 0.03 overfit
         "no_components": Param(128, int, "latent dimensions", minimum=1, search=(64, 256, "log")),
         "loss": Param("warp", str, "loss", choices=("warp", "bpr", "logistic", "warp-kos")),
         "learning_rate": Param(0.02, float, "SGD step size", above=0, search=(0.005, 0.03, "log")),
