@@ -83,6 +83,7 @@ def write_recommendations(
     unknown: Literal["skip", "popular", "raise"] = "skip",
     progress: Callable[[int, int], None] | None = None,
     show_progress: bool | None = None,
+    out_name: str = "out",
 ) -> BatchSummary:
     """Top-``k`` per user to ``out`` (``.parquet`` or ``.csv``): user_id, rank, item_id, score.
 
@@ -97,9 +98,9 @@ def write_recommendations(
     and never destroys an earlier one; its temporary file is removed by the next run. Padding
     slots are not written. Progress: a bar over users on a terminal, log lines off it
     (``show_progress``, see :mod:`recsys_embed.progress`), or the ``progress(done, total)``
-    callback instead.
+    callback instead. ``out_name`` names ``out`` in errors (the CLI says ``--out``).
     """
-    out = check_output(out)
+    out = check_output(out, out_name)
     if unknown not in UNKNOWN_POLICIES:
         raise ConfigError(f"unknown must be one of {list(UNKNOWN_POLICIES)}, got {unknown!r}")
     if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool):
@@ -127,7 +128,7 @@ def write_recommendations(
         fd, tmp = temp_file(out)
     except OSError as exc:
         raise ConfigError(
-            f"out {out}: cannot create a file in {out.parent} ({exc.strerror or exc})"
+            f"{out_name} {out}: cannot create a file in {out.parent} ({exc.strerror or exc})"
         ) from None
     done = rows = 0
     bar = counter(

@@ -147,6 +147,7 @@ def _recommend(args: argparse.Namespace, log: Log) -> None:
         exclude_seen=not args.include_seen,
         unknown="raise" if args.strict else args.unknown,
         show_progress=log.show_progress,
+        out_name="--out",
     )
     if summary.unknown_users:
         action = "skipped" if args.unknown == "skip" else "given popular items"
