@@ -8,16 +8,19 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import polars as pl
 import pytest
 
 from recsys_embed import models
 from recsys_embed.cli import main
+from recsys_embed.data.interactions import Interactions
+from recsys_embed.errors import DataError
 from recsys_embed.features.catalogue import (
     length_features,
     length_stats,
     token_onehots,
 )
-from recsys_embed.testing import planted, planted_text
+from recsys_embed.testing import GROUP_WORDS, planted, planted_text
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +104,90 @@ def _with_item(model, text: str):
         copy = models.load(model.save(f"{d}/m"))
     copy.add_items({99_999_999: text})
     return copy
+
+
+# ---- 2. ids of add-items, from_frame and similar ------------------------------------------------
+def _items_file(tmp_path, ids: list[str]) -> str:
+    path = tmp_path / "new.csv"
+    rows = "".join(f"{i},{GROUP_WORDS[1]} sequel\n" for i in ids)
+    path.write_text(f"item_id,title\n{rows}")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("ids", "needles"),
+    [
+        (["300021", "300020.7"], ["row 1", "300020.7", "is not an integer"]),
+        (["300021", "abc"], ["row 1", "'abc'", "is not an integer"]),
+        (["5.5"], ["row 0", "5.5", "is not an integer"]),  # would truncate onto item 5
+        (["300021", "100000000000000000000000"], ["row 1", "outside the 64-bit"]),
+        (["300021", ""], ["row 1 has no item id"]),
+    ],
+)
+def test_add_items_refuses_ids_that_are_not_the_models(saved, tmp_path, capsys, ids, needles):
+    path = _items_file(tmp_path, ids)
+    args = ["add-items", "--model", str(saved["knn_dir"]), "--items", path]
+    code, line = cli(
+        capsys, *args, "--id-col", "item_id", "--text-cols", "title", "--out", str(tmp_path / "o")
+    )
+    assert code == 3, line
+    for needle in [path, *needles]:
+        assert needle in line, line
+    assert not (tmp_path / "o").exists()
+
+
+def test_add_items_api_never_truncates_an_id(saved):
+    model = models.load(saved["knn_dir"])
+    with pytest.raises(DataError, match=r"add_items: item id 300020\.7 at row 0 is not an integer"):
+        model.add_items({300020.7: "space alien"})
+    with pytest.raises(DataError, match="row 0 has no item id"):
+        model.add_items({None: "space alien"})
+    assert model.add_items({300020.0: "space alien"}) == 1  # an integral float is that integer
+    assert model.item_map_.ids[-1] == 300020
+
+
+def test_add_items_messages_name_the_file_and_a_plain_id(saved, tmp_path, capsys):
+    path = _items_file(tmp_path, ["300021", "1"])
+    common = ["--id-col", "item_id", "--text-cols", "title", "--out", str(tmp_path / "o")]
+    code, line = cli(
+        capsys, "add-items", "--model", str(saved["knn_dir"]), "--items", path, *common
+    )
+    assert code == 3 and path in line and "item id 1 at row 1 is already in the catalogue" in line
+    assert "np.int64" not in line
+    code, line = cli(
+        capsys, "add-items", "--model", str(saved["als_dir"]), "--items", path, *common
+    )
+    assert code == 2 and "als-text-map" in line and "lightfm-hybrid" in line and "text-knn" in line
+
+
+def test_add_items_parse_error_quotes_an_excerpt_of_a_long_row(saved, tmp_path, capsys):
+    path = tmp_path / "long.csv"
+    path.write_text('item_id,title\n300021,ok\n300022,"unbalanced ' + "word " * 4000 + "\n")
+    code, line = cli(
+        capsys, "add-items", "--model", str(saved["knn_dir"]), "--items", str(path),
+        "--id-col", "item_id", "--text-cols", "title", "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert code == 3 and str(path) in line
+    assert len(line) < 400, line
+
+
+def test_from_frame_refuses_uint64_ids_past_int64():
+    frame = pl.DataFrame(
+        {
+            "user": pl.Series([1, 2**63 + 5], dtype=pl.UInt64),
+            "item": pl.Series([1, 2], dtype=pl.UInt64),
+        }
+    )
+    with pytest.raises(
+        DataError, match=r"log\.csv: column 'user' has id 9223372036854775813 at row 1"
+    ):
+        Interactions.from_frame(frame, source="log.csv")
+    fits = pl.DataFrame({"user": pl.Series([1, 2**63 - 1], dtype=pl.UInt64), "item": [1, 2]})
+    assert Interactions.from_frame(fits).user_ids.tolist() == [1, 2**63 - 1]
+
+
+def test_similar_of_an_id_past_int64_is_an_unknown_id(saved, capsys):
+    code, line = cli(
+        capsys, "similar", "--model", str(saved["als_dir"]), "--item", "99999999999999999999999"
+    )
+    assert code == 3 and "unknown item id" in line and "99999999999999999999999" in line

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from recsys_embed.cli.log import Log
-from recsys_embed.errors import ConfigError, DataError
+from recsys_embed.errors import ConfigError, DataError, UnknownIdError
 
 
 def _read_item_ids(args: argparse.Namespace, dtype: Any) -> Any:
     import numpy as np
 
+    from recsys_embed.data.idmap import INT64_RANGE
     from recsys_embed.data.loaders import read_ids
 
     ids: list[Any] = []
@@ -23,6 +24,8 @@ def _read_item_ids(args: argparse.Namespace, dtype: Any) -> Any:
         if dtype.kind in "iu":
             if not value.lstrip("-").isdigit():
                 raise DataError(f"--item {value!r}: this model's item ids are integers")
+            if not INT64_RANGE[0] <= int(value) < INT64_RANGE[1]:  # no int64 id: unknown
+                raise UnknownIdError(f"1 unknown item id(s): {value[:40]}")
             ids.append(int(value))
         else:
             ids.append(value)
@@ -63,17 +66,30 @@ def similar_command(args: argparse.Namespace, log: Log) -> None:
 
 
 def add_items_command(args: argparse.Namespace, log: Log) -> None:
+    import polars as pl
+
+    from recsys_embed.data.idmap import ids_like
     from recsys_embed.data.loaders import read_item_text
-    from recsys_embed.models.registry import load
+    from recsys_embed.models.registry import REGISTRY, load
 
     model = load(args.model)
     add = getattr(model, "add_items", None)
     if add is None:
+        able = ", ".join(name for name, cls in REGISTRY.items() if hasattr(cls, "add_items"))
         raise ConfigError(
             f"{args.model}: model type {model.name!r} cannot add items from text; "
-            "only text models can (lightfm-hybrid, text-knn)"
+            f"only text models can ({able})"
         )
     items = read_item_text(args.items, args.id_col, args.text_cols, sep=args.sep)
+    ids = ids_like(items["item_id"].to_list(), model.item_map_.ids.dtype, str(args.items))
+    known = model.item_map_.indices(ids, missing="mask") >= 0
+    if known.any():
+        row = int(known.argmax())
+        raise DataError(
+            f"{args.items}: item id {ids.tolist()[row]!r} at row {row} is already in the "
+            f"catalogue of {args.model} ({int(known.sum())} such id(s)); expected new items only"
+        )
+    items = items.with_columns(pl.Series("item_id", ids.tolist()))
     before = len(model.item_map_)
     added = add(items)
     path = model.save(args.out)

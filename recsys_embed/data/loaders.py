@@ -134,7 +134,12 @@ def _parse_error(
     except csv.Error as err:
         return DataError(f"{path}: row {row} (line {reader.line_num}) cannot be parsed ({err})")
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return DataError(f"{path}: cannot parse as {sep!r}-separated text ({first})")
+    return DataError(f"{path}: cannot parse as {sep!r}-separated text ({excerpt(first)})")
+
+
+def excerpt(text: str, width: int = 120) -> str:
+    """``text`` cut to ``width`` characters (a message quotes a long row's start, not all of it)."""
+    return text if len(text) <= width else f"{text[: width - 20]}... ({len(text)} characters)"
 
 
 def _rewind(source: Path | io.BytesIO) -> None:

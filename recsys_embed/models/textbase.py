@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import scipy.sparse as sp
 
-from recsys_embed.data.idmap import IdMap, as_id_array
+from recsys_embed.data.idmap import IdMap, as_id_array, ids_like
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import DataError
 from recsys_embed.features.cache import WordVectorCache
@@ -295,7 +295,8 @@ class TextModel(Recommender):
 
         ``item_vectors``: ``{item_id: vector}`` or a frame with ``item_id`` and one list
         column, for a model fitted with ``item_vectors``. Returns how many were added; ids
-        already in the catalogue are refused.
+        already in the catalogue, and ids not of the catalogue's type (an int model's ids must
+        be integers: ``300020.7`` is refused, never truncated), are refused.
         """
         self.require_fitted()
         if item_text is None and item_vectors is None:
@@ -306,14 +307,20 @@ class TextModel(Recommender):
             )
         texts = {} if item_text is None else text_by_id(item_text)
         vectors = {} if item_vectors is None else vectors_by_id(item_vectors)
-        ids = as_id_array(list({**texts, **vectors}))
+        given = list({**texts, **vectors})
+        ids = ids_like(given, self.item_map_.ids.dtype, "add_items")
         clash = self.item_map_.indices(ids, missing="mask") >= 0
         if clash.any():
             raise DataError(
-                f"{int(clash.sum())} item id(s) already in the catalogue, e.g. {ids[clash][0]!r}"
+                f"add_items: {int(clash.sum())} item id(s) already in the catalogue, e.g. "
+                f"{ids[clash].tolist()[0]!r}"
             )
+        if len(set(ids.tolist())) != len(ids):
+            raise DataError("add_items: two given item ids are the same id of this model")
         id_list = ids.tolist()
-        new = self._new_item_factors(id_list, [texts.get(i, "") for i in id_list], vectors)
+        texts = {i: texts.get(g, "") for i, g in zip(id_list, given, strict=True)}
+        vectors = {i: vectors[g] for i, g in zip(id_list, given, strict=True) if g in vectors}
+        new = self._new_item_factors(id_list, [texts[i] for i in id_list], vectors)
         self.vectors_ = self.vectors_.with_items(ids, new)
         return len(ids)
 
