@@ -14,7 +14,7 @@ import pytest
 from recsys_embed import models
 from recsys_embed.cli import main
 from recsys_embed.data.interactions import Interactions
-from recsys_embed.errors import DataError
+from recsys_embed.errors import DataError, UnknownIdError
 from recsys_embed.features.catalogue import (
     length_features,
     length_stats,
@@ -191,3 +191,56 @@ def test_similar_of_an_id_past_int64_is_an_unknown_id(saved, capsys):
         capsys, "similar", "--model", str(saved["als_dir"]), "--item", "99999999999999999999999"
     )
     assert code == 3 and "unknown item id" in line and "99999999999999999999999" in line
+
+
+# ---- 3. histories ---------------------------------------------------------------------------------
+def test_history_with_no_known_item_is_an_error_not_a_list_of_zeros(saved, tmp_path, capsys):
+    als = saved["als"]
+    with pytest.raises(UnknownIdError, match="none of the 2 history item"):
+        als.recommend_for_history([[900, 901]], k=5)
+    with pytest.raises(UnknownIdError, match="none of the 0 history item"):
+        als.recommend_for_history([[]], k=5)
+    with pytest.raises(UnknownIdError, match="none of the 1 history item"):
+        als.recommend_for_history({"a": ["x"]}, k=5)  # a string on an int-id model
+    with pytest.raises(DataError, match="no user histories"):
+        als.recommend_for_history({}, k=5)
+    # a user with nothing known gets no list; the others theirs, as before
+    ids, scores = als.recommend_for_history([[900], [1, 2]], k=3)
+    assert ids[0].tolist() == [-1, -1, -1] and np.isneginf(scores[0]).all()
+    assert ids[1].tolist() == als.recommend_for_history([[1, 2]], k=3)[0][0].tolist()
+    frame = als.recommend_for_history({"lost": [900], "n": [1, 2]}, k=3, output="polars")
+    assert set(frame["user_id"].to_list()) == {"n"}
+    hist = tmp_path / "unknown.csv"
+    hist.write_text("user_id,item_id\nn1,900\nn1,901\n")
+    out = tmp_path / "o.csv"
+    code, line = cli(
+        capsys,
+        "recommend",
+        "--model",
+        str(saved["als_dir"]),
+        "--history",
+        str(hist),
+        "--out",
+        str(out),
+    )
+    assert code == 3 and "none of the 2 history item" in line and not out.exists()
+    hist.write_text("user_id,item_id\n")
+    code, line = cli(
+        capsys,
+        "recommend",
+        "--model",
+        str(saved["als_dir"]),
+        "--history",
+        str(hist),
+        "--out",
+        str(out),
+    )
+    assert code == 3 and str(hist) in line and "no history rows" in line and not out.exists()
+
+
+@pytest.mark.parametrize("weight", [0.0, -1.0, float("nan"), float("inf")])
+def test_history_weights_must_be_positive_and_finite(saved, weight):
+    with pytest.raises(
+        DataError, match=r"history of user 'u': weight .* of item 2 is not a positive finite"
+    ):
+        saved["als"].recommend_for_history({"u": [1, 2]}, weights=[[1.0, weight]], k=3)

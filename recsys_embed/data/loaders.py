@@ -321,6 +321,8 @@ def read_histories(path: str | Path, item_dtype: np.dtype) -> dict[Any, list[Any
     path = Path(path)
     frame = read_table(path, string_cols=["user_id", "item_id"])
     require_columns(frame, ["user_id", "item_id"], str(path))
+    if frame.height == 0:
+        raise DataError(f"{path}: no history rows; expected user_id, item_id rows")
     frame = frame.select(pl.col("user_id").cast(pl.String), pl.col("item_id").cast(pl.String))
     for col in ("user_id", "item_id"):
         nulls = frame[col].is_null()
