@@ -5,6 +5,7 @@ message (see the issue)."""
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 from recsys_embed import models
 from recsys_embed.cli import main
 from recsys_embed.data.interactions import Interactions
-from recsys_embed.errors import DataError, UnknownIdError
+from recsys_embed.errors import DataError, MemoryLimitError, UnknownIdError
 from recsys_embed.features.catalogue import (
     length_features,
     length_stats,
@@ -244,3 +245,93 @@ def test_history_weights_must_be_positive_and_finite(saved, weight):
         DataError, match=r"history of user 'u': weight .* of item 2 is not a positive finite"
     ):
         saved["als"].recommend_for_history({"u": [1, 2]}, weights=[[1.0, weight]], k=3)
+
+
+def test_history_from_a_pipe(saved, tmp_path, capsys):
+    read, write = os.pipe()
+    os.write(write, b"user_id,item_id\nn1,1\nn1,2\n")
+    os.close(write)
+    out = tmp_path / "o.csv"
+    try:
+        code, err = cli(
+            capsys,
+            "recommend",
+            "--model",
+            str(saved["als_dir"]),
+            "--history",
+            f"/dev/fd/{read}",
+            "--k",
+            "3",
+            "--out",
+            str(out),
+        )
+    finally:
+        os.close(read)
+    assert code == 0, err
+    want = saved["als"].recommend_for_history({"n1": [1, 2]}, k=3)[0][0].tolist()
+    assert pl.read_csv(out)["item_id"].to_list() == want
+
+
+# ---- 4. k and files -------------------------------------------------------------------------------
+def test_a_k_too_large_for_memory_is_refused_before_allocating(saved):
+    als = saved["als"]
+    with pytest.raises(MemoryLimitError, match="top-k lists"):
+        als.recommend([0], k=10**12)
+    with pytest.raises(MemoryLimitError, match="top-k lists"):
+        als.similar_items([0], k=10**11)
+    with pytest.raises(MemoryLimitError, match="top-k lists"):
+        als.recommend_for_history([[1]], k=10**12)
+    assert als.recommend([0], k=40)[0].shape == (1, 40)  # beyond the catalogue: padded, as before
+
+
+def test_similar_caps_k_at_the_catalogue_and_warns(saved, tmp_path, capsys):
+    out = tmp_path / "s.csv"
+    code = main(
+        [
+            "similar",
+            "--model",
+            str(saved["als_dir"]),
+            "--item",
+            "3",
+            "--k",
+            str(10**11),
+            "--out",
+            str(out),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"--k {10**11} is more than the 30 items the model knows; using 30" in err
+    assert pl.read_csv(out).height == 29  # every other item
+
+
+@pytest.mark.parametrize("content", ["", "item_id\n"])
+def test_empty_ids_files_are_refused(saved, tmp_path, capsys, content):
+    ids = tmp_path / ("items.csv" if content else "items.txt")
+    ids.write_text(content)
+    out = tmp_path / "s.csv"
+    code, line = cli(
+        capsys, "similar", "--model", str(saved["als_dir"]), "--items", str(ids), "--out", str(out)
+    )
+    assert code == 3 and str(ids) in line and ("no item ids" in line or "empty" in line), line
+    assert not out.exists()
+    users = tmp_path / "users.txt"
+    users.write_text("")
+    code, line = cli(
+        capsys,
+        "recommend",
+        "--model",
+        str(saved["als_dir"]),
+        "--users",
+        str(users),
+        "--out",
+        str(out),
+    )
+    assert code == 3 and "no user ids" in line and not out.exists()
+
+
+def test_a_directory_is_named_as_one(saved, tmp_path, capsys):
+    out = str(tmp_path / "s.csv")
+    for args in (["similar", "--items", str(tmp_path)], ["recommend", "--history", str(tmp_path)]):
+        code, line = cli(capsys, args[0], "--model", str(saved["als_dir"]), *args[1:], "--out", out)
+        assert code == 3 and f"{tmp_path}: is a directory" in line, line

@@ -46,6 +46,13 @@ def write_frame(frame: Any, out: Path | None) -> None:
         write_parquet(out, frame)
 
 
+def capped_k(k: int, n_items: int, log: Log) -> int:
+    """``k`` capped at the catalogue, with a warning (as ``recommend`` does)."""
+    if k > n_items:
+        log(f"warning: --k {k} is more than the {n_items} items the model knows; using {n_items}")
+    return min(k, n_items)
+
+
 def similar_command(args: argparse.Namespace, log: Log) -> None:
     from recsys_embed.batch import check_output
     from recsys_embed.models.registry import load
@@ -55,11 +62,12 @@ def similar_command(args: argparse.Namespace, log: Log) -> None:
     if args.out is not None:
         check_output(args.out, "--out")
     model = load(args.model)
+    k = capped_k(args.k, len(model.item_map_), log)
     ids = _read_item_ids(args, model.item_map_.ids.dtype)
     if ids is None:
         ids = model.item_map_.ids
-    log(f"top {args.k} similar items for {len(ids)} items")
-    frame = model.similar_items(ids, k=args.k, output="polars")
+    log(f"top {k} similar items for {len(ids)} items")
+    frame = model.similar_items(ids, k=k, output="polars")
     write_frame(frame, args.out)
     if args.out is not None:
         log(f"wrote {frame.height} rows to {args.out}")
