@@ -123,6 +123,7 @@ def _items_file(tmp_path, ids: list[str]) -> str:
         (["5.5"], ["row 0", "5.5", "is not an integer"]),  # would truncate onto item 5
         (["300021", "100000000000000000000000"], ["row 1", "outside the 64-bit"]),
         (["300021", ""], ["row 1 has no item id"]),
+        (["", "300021", ""], ["row 0 has no item id"]),
     ],
 )
 def test_add_items_refuses_ids_that_are_not_the_models(saved, tmp_path, capsys, ids, needles):
@@ -199,7 +200,7 @@ def test_history_with_no_known_item_is_an_error_not_a_list_of_zeros(saved, tmp_p
     als = saved["als"]
     with pytest.raises(UnknownIdError, match="none of the 2 history item"):
         als.recommend_for_history([[900, 901]], k=5)
-    with pytest.raises(UnknownIdError, match="none of the 0 history item"):
+    with pytest.raises(UnknownIdError, match="no history item of the 1 user"):
         als.recommend_for_history([[]], k=5)
     with pytest.raises(UnknownIdError, match="none of the 1 history item"):
         als.recommend_for_history({"a": ["x"]}, k=5)  # a string on an int-id model

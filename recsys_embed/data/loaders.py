@@ -264,6 +264,10 @@ def read_item_text(
         *[pl.col(c).cast(pl.String).fill_null("") for c in text_cols],
     )
     items = strip_ids(items, ["item_id"])  # as read_interactions does
+    missing = items["item_id"].is_null()
+    if missing.any():
+        row = int(missing.arg_max() or 0)
+        raise DataError(f"{path}: row {row} has no item id in column {id_col!r}")
     dup = items["item_id"].is_duplicated()
     if dup.any():
         raise DataError(

@@ -65,9 +65,10 @@ def history_matrix(
     )
     history.sum_duplicates()
     if history.nnz == 0:
+        got = f"none of the {unknown} history item(s)" if unknown else "no history item"
         raise UnknownIdError(
-            f"none of the {unknown} history item(s) of the {len(histories)} user(s) is known to "
-            "the model; expected item ids of its catalogue"
+            f"{got} of the {len(histories)} user(s) is known to the model; expected item ids "
+            "of its catalogue"
         )
     return user_ids, history, unknown
 
