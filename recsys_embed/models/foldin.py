@@ -36,6 +36,7 @@ def history_matrix(
         raise DataError("no user histories given; expected at least one user with item ids")
     rows, cols, vals = [], [], []
     unknown = 0
+    examples: list[Any] = []  # a few unknown ids, for the error
     for j, hist in enumerate(histories):
         items = as_id_array(hist)
         idx = item_map.indices(items, missing="mask")
@@ -52,6 +53,7 @@ def history_matrix(
             )
         known = idx >= 0
         unknown += int((~known).sum())
+        examples += items[~known][: 3 - len(examples)].tolist()
         rows.append(np.full(int(known.sum()), j))
         cols.append(idx[known])
         vals.append(w[known])
@@ -66,6 +68,8 @@ def history_matrix(
     history.sum_duplicates()
     if history.nnz == 0:
         got = f"none of the {unknown} history item(s)" if unknown else "no history item"
+        if examples:
+            got += f" ({', '.join(repr(x) for x in examples)}{', ...' if unknown > 3 else ''})"
         raise UnknownIdError(
             f"{got} of the {len(histories)} user(s) is known to the model; expected item ids "
             "of its catalogue"
