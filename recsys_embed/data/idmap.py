@@ -9,7 +9,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from recsys_embed.errors import UnknownIdError
+from recsys_embed.errors import DataError, UnknownIdError
+
+INT64_RANGE = (-(2**63), 2**63)  # [low, high) of int64 ids
 
 
 def as_id_array(ids: Any) -> np.ndarray:
@@ -24,6 +26,48 @@ def as_id_array(ids: Any) -> np.ndarray:
     if arr.dtype.kind in "UST":
         return arr.astype(object)
     return arr
+
+
+def ids_like(values: list[Any], dtype: np.dtype, where: str, kind: str = "item") -> np.ndarray:
+    """``values`` as ids of a model whose ids have ``dtype``: int64 (integers, integral floats
+    and integer text; never truncated) or str; else a DataError naming ``where``, the row and
+    the id."""
+    as_int = np.dtype(dtype).kind in "iu"
+    out: list[Any] = []
+    for row, value in enumerate(values):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            raise DataError(f"{where}: row {row} has no {kind} id; expected one on every row")
+        if not as_int:
+            out.append(str(value))
+            continue
+        number = _exact_int(value)
+        if number is None:
+            raise DataError(
+                f"{where}: {kind} id {value!r} at row {row} is not an integer, as this model's "
+                f"{kind} ids are"
+            )
+        if not INT64_RANGE[0] <= number < INT64_RANGE[1]:
+            raise DataError(
+                f"{where}: {kind} id {str(value)[:40]} at row {row} is outside the 64-bit integer "
+                f"range of this model's {kind} ids"
+            )
+        out.append(number)
+    return np.asarray(out, dtype=np.int64 if as_int else object)
+
+
+def _exact_int(value: Any) -> int | None:
+    """``value`` as an int if it is one exactly (``3``, ``3.0``, ``"3"``), else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return int(value) if np.isfinite(value) and float(value).is_integer() else None
+    if isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text[:1] in "+-" else text
+        return int(text) if digits.isascii() and digits.isdigit() else None
+    return None
 
 
 @dataclass(frozen=True, eq=False)

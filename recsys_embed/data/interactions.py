@@ -77,6 +77,7 @@ class Interactions:
         from recsys_embed.data.validate import validated_columns
 
         frame = _to_polars(df, source)
+        _refuse_ids_past_int64(frame, (user_col, item_col), source)
         users, items, weights, times = validated_columns(
             frame, user_col, item_col, weight_col, time_col, source, ints_from_text=ints_from_text
         )
@@ -299,6 +300,20 @@ def _to_polars(df: Any, source: str | None) -> pl.DataFrame:
             raise DataError(f"{where}cannot convert the pandas frame: {exc}") from None
     where = f"{source}: " if source else ""
     raise DataError(f"{where}expected a pandas or polars DataFrame, got {type(df).__name__}")
+
+
+def _refuse_ids_past_int64(frame: pl.DataFrame, cols: tuple[str, str], source: str | None) -> None:
+    """Unsigned 64-bit ids above int64's range cannot be this package's int64 ids."""
+    for col in cols:
+        if col in frame.columns and frame[col].dtype == pl.UInt64:
+            too_big = frame[col] > 2**63 - 1
+            if too_big.any():
+                row = int(too_big.arg_max() or 0)
+                where = f"{source}: " if source else ""
+                raise DataError(
+                    f"{where}column {col!r} has id {frame[col][row]} at row {row}, above the "
+                    "64-bit signed integer range of ids; expected ids below 2**63 (or text ids)"
+                )
 
 
 def _encode(col: pl.Series) -> tuple[np.ndarray, np.ndarray]:

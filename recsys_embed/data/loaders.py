@@ -40,10 +40,19 @@ def _read_text(
     column_names: Sequence[str] | None,
     encoding: str,
     string_cols: Sequence[str],
+    piped: bytes | None = None,
 ) -> pl.DataFrame:
-    with path.open("rb") as fh:
-        head = fh.read(8192)
-    if not head.strip() and not path.read_bytes().strip():
+    """``piped``: the bytes of a pipe (e.g. ``/dev/fd/63``), read once, else read ``path``."""
+
+    def whole() -> bytes:
+        return path.read_bytes() if piped is None else piped
+
+    if piped is None:
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+    else:
+        head = piped[:8192]
+    if not head.strip() and not whole().strip():
         raise DataError(f"{path}: file is empty; expected delimited text with one row per record")
     if head[:4] == b"PAR1":
         raise DataError(f"{path}: this is a parquet file, not text; give it a .parquet extension")
@@ -55,12 +64,12 @@ def _read_text(
         sep = SEP_BY_EXT.get(path.suffix.lower()) or _sniff_sep(
             head.decode("utf8", "replace"), path
         )
-    source: Path | io.BytesIO = path
+    source: Path | io.BytesIO = path if piped is None else io.BytesIO(piped)
     if encoding.lower().replace("-", "") not in ("utf8", "utf8lossy"):
-        source = io.BytesIO(path.read_bytes().decode(encoding).encode("utf8"))
+        source = io.BytesIO(whole().decode(encoding).encode("utf8"))
         encoding = "utf8"
     if len(sep) != 1:  # polars takes one byte: map a multi-char separator to an unused one
-        data = source.getvalue() if isinstance(source, io.BytesIO) else path.read_bytes()
+        data = source.getvalue() if isinstance(source, io.BytesIO) else whole()
         source = io.BytesIO(data.replace(sep.encode("utf8"), b"\x1f"))
         sep = "\x1f"
     overrides = {c: pl.String for c in string_cols}
@@ -134,7 +143,12 @@ def _parse_error(
     except csv.Error as err:
         return DataError(f"{path}: row {row} (line {reader.line_num}) cannot be parsed ({err})")
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return DataError(f"{path}: cannot parse as {sep!r}-separated text ({first})")
+    return DataError(f"{path}: cannot parse as {sep!r}-separated text ({excerpt(first)})")
+
+
+def excerpt(text: str, width: int = 120) -> str:
+    """``text`` cut to ``width`` characters (a message quotes a long row's start, not all of it)."""
+    return text if len(text) <= width else f"{text[: width - 20]}... ({len(text)} characters)"
 
 
 def _rewind(source: Path | io.BytesIO) -> None:
@@ -158,16 +172,24 @@ def read_table(
     renames those of a file with a header). ``string_cols`` are read as text, never inferred.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    if not os.access(path, os.R_OK):
-        raise DataError(f"{path}: cannot read the file (permission denied)")
+    check_readable(path)
     try:
-        return _read_any(path, sep, has_header, column_names, encoding, string_cols)
+        piped = None if path.is_file() else path.read_bytes()
+        return _read_any(path, sep, has_header, column_names, encoding, string_cols, piped)
     except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
     except (UnicodeDecodeError, LookupError) as exc:
         raise DataError(f"{path}: cannot decode as {encoding} ({exc})") from None
+
+
+def check_readable(path: Path) -> None:
+    """A file (or a pipe) that can be read, else a DataError naming it and why not."""
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory; expected a file")
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if not os.access(path, os.R_OK):
+        raise DataError(f"{path}: cannot read the file (permission denied)")
 
 
 def _read_any(
@@ -177,16 +199,17 @@ def _read_any(
     column_names: Sequence[str] | None,
     encoding: str,
     string_cols: Sequence[str],
+    piped: bytes | None,
 ) -> pl.DataFrame:
     if path.suffix.lower() in PARQUET_EXT:
         try:
-            frame = pl.read_parquet(path)
+            frame = pl.read_parquet(path if piped is None else io.BytesIO(piped))
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise DataError(f"{path}: not a readable parquet file ({exc})") from None
         if column_names:
             frame = frame.rename(dict(zip(frame.columns, column_names, strict=False)))
         return frame
-    return _read_text(path, sep, has_header, column_names, encoding, string_cols)
+    return _read_text(path, sep, has_header, column_names, encoding, string_cols, piped)
 
 
 def read_interactions(
@@ -241,6 +264,10 @@ def read_item_text(
         *[pl.col(c).cast(pl.String).fill_null("") for c in text_cols],
     )
     items = strip_ids(items, ["item_id"])  # as read_interactions does
+    missing = items["item_id"].is_null()
+    if missing.any():
+        row = int(missing.arg_max() or 0)
+        raise DataError(f"{path}: row {row} has no item id in column {id_col!r}")
     dup = items["item_id"].is_duplicated()
     if dup.any():
         raise DataError(
@@ -287,9 +314,10 @@ def read_ids(path: str | Path, id_dtype: np.dtype, kind: str = "user") -> np.nda
             raise DataError(f"{path}: needs a {col} column; found {frame.columns}")
         values = frame[col].drop_nulls().cast(pl.String).to_list()
     else:
-        if not path.is_file():
-            raise DataError(f"{path}: file not found")
+        check_readable(path)
         values = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if not values:
+        raise DataError(f"{path}: no {kind} ids; expected at least one")
     if id_dtype.kind in "iu":
         bad = [v for v in values if not (v.lstrip("-").isascii() and v.lstrip("-").isdigit())]
         if bad:
@@ -316,6 +344,8 @@ def read_histories(path: str | Path, item_dtype: np.dtype) -> dict[Any, list[Any
     path = Path(path)
     frame = read_table(path, string_cols=["user_id", "item_id"])
     require_columns(frame, ["user_id", "item_id"], str(path))
+    if frame.height == 0:
+        raise DataError(f"{path}: no history rows; expected user_id, item_id rows")
     frame = frame.select(pl.col("user_id").cast(pl.String), pl.col("item_id").cast(pl.String))
     for col in ("user_id", "item_id"):
         nulls = frame[col].is_null()

@@ -84,8 +84,15 @@ def token_vocabulary(docs: Sequence[Sequence[str]], min_count: int = 2) -> list[
     return sorted(w for w, c in counts.items() if c >= min_count)
 
 
-def token_onehots(docs: Sequence[Sequence[str]], vocab: Sequence[str]) -> sp.csr_matrix:
-    """(n_docs, len(vocab)) binary token indicators, each row L2-normalised."""
+def token_onehots(
+    docs: Sequence[Sequence[str]], vocab: Sequence[str], max_tokens: int | None = None
+) -> sp.csr_matrix:
+    """(n_docs, len(vocab)) binary token indicators, each row L2-normalised.
+
+    A row's entries sum to sqrt(its tokens): with ``max_tokens`` (the most any catalogue item
+    had at fit), a longer text's row is scaled down to the sum of such an item's, so a text
+    that holds every token cannot outweigh the catalogue's richest item.
+    """
     index = {w: i for i, w in enumerate(vocab)}
     rows, cols = [], []
     for r, d in enumerate(docs):
@@ -95,8 +102,18 @@ def token_onehots(docs: Sequence[Sequence[str]], vocab: Sequence[str]) -> sp.csr
     m = sp.csr_matrix(
         (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(docs), len(vocab))
     )
-    norms = np.sqrt(np.asarray(m.sum(axis=1)).ravel())
-    return sp.csr_matrix(sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ m, dtype=np.float32)
+    counts = np.asarray(m.sum(axis=1)).ravel()
+    norms = np.sqrt(counts)
+    scale = 1.0 / np.where(norms > 0, norms, 1.0)
+    if max_tokens:
+        scale *= np.sqrt(max_tokens / np.maximum(counts, max_tokens))
+    return sp.csr_matrix(sp.diags(scale) @ m, dtype=np.float32)
+
+
+def most_tokens(docs: Sequence[Sequence[str]], vocab: Sequence[str]) -> int:
+    """The most distinct ``vocab`` tokens one doc has (the bound of :func:`token_onehots`)."""
+    index = set(vocab)
+    return max((len(index.intersection(d)) for d in docs), default=0)
 
 
 def text_lengths(docs: Sequence[Sequence[str]]) -> np.ndarray:
@@ -107,6 +124,29 @@ def text_lengths(docs: Sequence[Sequence[str]]) -> np.ndarray:
     """
     counts = np.array([(len(d), len(set(d))) for d in docs], dtype=np.float64)
     return np.log1p(counts.reshape(-1, 2))
+
+
+LENGTH_RANGE = (0.01, 0.99)  # quantiles of the catalogue's lengths where the feature saturates
+
+
+def length_stats(lengths: np.ndarray) -> np.ndarray:
+    """(4, 2): mean, std (1 where 0) and the :data:`LENGTH_RANGE` quantiles of
+    :func:`text_lengths` over a catalogue."""
+    std = lengths.std(axis=0)
+    low, high = np.quantile(lengths, LENGTH_RANGE, axis=0)
+    return np.stack([lengths.mean(axis=0), np.where(std > 0, std, 1.0), low, high])
+
+
+def length_features(lengths: np.ndarray, stats: np.ndarray) -> np.ndarray:
+    """:func:`text_lengths` standardised with ``stats`` (:func:`length_stats`) and saturated at
+    the catalogue's 1st and 99th percentiles: lengths are heavy-tailed (on MovieLens the
+    longest text is 11 std above the mean), and a huge text must not push its item up every
+    list by its length alone; the 98% of items between keep their feature exactly.
+
+    ``stats`` of two rows (mean, std: saved before the range was kept) saturate at 3 std."""
+    mean, std = stats[0], stats[1]
+    lo, hi = (stats[2], stats[3]) if len(stats) >= 4 else (mean - 3 * std, mean + 3 * std)
+    return (np.clip(lengths, lo, hi) - mean) / std
 
 
 YEAR_IN_TEXT = re.compile(r"\(\s*((?:18|19|20)\d\d)\s*\)")

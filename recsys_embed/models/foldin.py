@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recsys_embed.data.idmap import IdMap, as_id_array
-from recsys_embed.errors import ConfigError
+from recsys_embed.errors import ConfigError, DataError, UnknownIdError
 from recsys_embed.models.solve import solve_weighted_rows
 
 
@@ -24,20 +24,36 @@ def history_matrix(
     ``history`` is (n_users x len(item_map)), duplicates summed, ``weights[j]`` aligned with
     ``histories[j]`` (1 without weights); item ids not in ``item_map`` are left out and counted
     in ``unknown``. ``user_ids``: the keys of a mapping, else the positions 0..n-1.
+    Weights must be positive and finite. No history at all, or not one known item among them
+    all, is an error (nothing to recommend from); a user without a known item gets a row of
+    zeros (the caller pads that user's list).
     """
     user_ids = np.arange(len(histories))
     if isinstance(histories, Mapping):
         user_ids = as_id_array(list(histories.keys()))
         histories = list(histories.values())
+    if len(histories) == 0:
+        raise DataError("no user histories given; expected at least one user with item ids")
     rows, cols, vals = [], [], []
     unknown = 0
+    examples: list[Any] = []  # a few unknown ids, for the error
     for j, hist in enumerate(histories):
-        idx = item_map.indices(as_id_array(hist), missing="mask")
+        items = as_id_array(hist)
+        idx = item_map.indices(items, missing="mask")
         w = np.ones(len(idx)) if weights is None else np.asarray(weights[j], dtype=np.float64)
         if len(w) != len(idx):
             raise ConfigError(f"weights[{j}] has {len(w)} values for {len(idx)} items")
+        bad = ~(np.isfinite(w) & (w > 0))
+        if bad.any():
+            at = int(np.argmax(bad))
+            user, item = user_ids[j : j + 1].tolist()[0], items[at : at + 1].tolist()[0]
+            raise DataError(
+                f"history of user {user!r}: weight {float(w[at])!r} of item {item!r} "
+                "is not a positive finite number"
+            )
         known = idx >= 0
         unknown += int((~known).sum())
+        examples += items[~known][: 3 - len(examples)].tolist()
         rows.append(np.full(int(known.sum()), j))
         cols.append(idx[known])
         vals.append(w[known])
@@ -50,6 +66,14 @@ def history_matrix(
         shape=(len(histories), len(item_map)),
     )
     history.sum_duplicates()
+    if history.nnz == 0:
+        got = f"none of the {unknown} history item(s)" if unknown else "no history item"
+        if examples:
+            got += f" ({', '.join(repr(x) for x in examples)}{', ...' if unknown > 3 else ''})"
+        raise UnknownIdError(
+            f"{got} of the {len(histories)} user(s) is known to the model; expected item ids "
+            "of its catalogue"
+        )
     return user_ids, history, unknown
 
 

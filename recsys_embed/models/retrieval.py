@@ -149,6 +149,8 @@ def top_k(
     """Every user's top-``k`` through :func:`top_k_chunks`: item indices (``-1`` padded) and
     scores (``-inf`` padded), each (n_users x k)."""
     n = user_vectors.shape[0]
+    if k > retrieval.n_items:  # lists of mostly padding (k=10**12): refused if they cannot fit
+        check_memory(24 * n * k, f"top-k lists ({n} x {k})", "ask for a smaller k")
     out_idx = np.full((n, k), -1, dtype=np.int64)
     out_val = np.full((n, k), -np.inf, dtype=np.float32)
     parts = top_k_chunks(retrieval, user_vectors, k, exclude, candidates, chunk_size, None, chunks)

@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import scipy.sparse as sp
 
-from recsys_embed.data.idmap import IdMap, as_id_array
+from recsys_embed.data.idmap import IdMap, as_id_array, ids_like
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import DataError
 from recsys_embed.features.cache import WordVectorCache
@@ -18,6 +18,9 @@ from recsys_embed.features.catalogue import (
     N_DECADES,
     decade_onehots,
     item_docs,
+    length_features,
+    length_stats,
+    most_tokens,
     text_by_id,
     text_lengths,
     token_onehots,
@@ -133,8 +136,9 @@ class TextModel(Recommender):
 
     content_at_: int = 0  # first column of the content block
     content_dim_: int = 0  # its width (0: no content term)
-    length_stats_: np.ndarray | None = None  # (2, 2): mean and std of text_lengths at fit
+    length_stats_: np.ndarray | None = None  # (4, 2): mean, std, min, max of text_lengths at fit
     tokens_: list[str]  # one-hot token vocabulary (hybrids with token_features)
+    max_tokens_: int | None = None  # most vocabulary tokens of a catalogue item (bounds a row)
     word_vector_cache: WordVectorCache | None = None  # a run's, shared with its other models
 
     @property
@@ -219,11 +223,10 @@ class TextModel(Recommender):
         docs = self._docs(texts)
         wanted = p.get("token_features", False) and self._texts
         self.tokens_ = token_vocabulary(docs, p["token_min_items"]) if wanted else []
+        self.max_tokens_ = most_tokens(docs, self.tokens_) if self.tokens_ else None
         self.length_stats_ = None
         if p.get("length_weight", 0) > 0 and self._texts:
-            lengths = text_lengths(docs)
-            std = lengths.std(axis=0)
-            self.length_stats_ = np.stack([lengths.mean(axis=0), np.where(std > 0, std, 1.0)])
+            self.length_stats_ = length_stats(text_lengths(docs))
         return texts, docs
 
     def _feature_blocks(
@@ -231,14 +234,16 @@ class TextModel(Recommender):
     ) -> list[sp.csr_matrix]:
         """A hybrid's item feature blocks: ``dense`` x ``text_weight``, the token one-hots (if
         fitted) x ``token_weight``, the standardised text lengths (if fitted) and the decade
-        one-hots (if weighted)."""
+        one-hots (if weighted). Token and length features are bounded by the catalogue's at
+        fit: a new item's long text weighs no more than the longest catalogue item's."""
         p = self.params
         blocks = [sp.csr_matrix(dense * p["text_weight"])]
         if self.tokens_:
-            blocks.append(token_onehots(docs, self.tokens_) * p["token_weight"])
+            onehots = token_onehots(docs, self.tokens_, self.max_tokens_)
+            blocks.append(onehots * p["token_weight"])
         if self.length_stats_ is not None:
-            mean, std = self.length_stats_
-            blocks.append(sp.csr_matrix((text_lengths(docs) - mean) / std * p["length_weight"]))
+            lengths = length_features(text_lengths(docs), self.length_stats_)
+            blocks.append(sp.csr_matrix(lengths * p["length_weight"]))
         if p.get("year_weight", 0) > 0:
             blocks.append(decade_onehots(texts) * p["year_weight"])
         return blocks
@@ -290,7 +295,8 @@ class TextModel(Recommender):
 
         ``item_vectors``: ``{item_id: vector}`` or a frame with ``item_id`` and one list
         column, for a model fitted with ``item_vectors``. Returns how many were added; ids
-        already in the catalogue are refused.
+        already in the catalogue, and ids not of the catalogue's type (an int model's ids must
+        be integers: ``300020.7`` is refused, never truncated), are refused.
         """
         self.require_fitted()
         if item_text is None and item_vectors is None:
@@ -301,14 +307,20 @@ class TextModel(Recommender):
             )
         texts = {} if item_text is None else text_by_id(item_text)
         vectors = {} if item_vectors is None else vectors_by_id(item_vectors)
-        ids = as_id_array(list({**texts, **vectors}))
+        given = list({**texts, **vectors})
+        ids = ids_like(given, self.item_map_.ids.dtype, "add_items")
         clash = self.item_map_.indices(ids, missing="mask") >= 0
         if clash.any():
             raise DataError(
-                f"{int(clash.sum())} item id(s) already in the catalogue, e.g. {ids[clash][0]!r}"
+                f"add_items: {int(clash.sum())} item id(s) already in the catalogue, e.g. "
+                f"{ids[clash].tolist()[0]!r}"
             )
+        if len(set(ids.tolist())) != len(ids):
+            raise DataError("add_items: two given item ids are the same id of this model")
         id_list = ids.tolist()
-        new = self._new_item_factors(id_list, [texts.get(i, "") for i in id_list], vectors)
+        texts = {i: texts.get(g, "") for i, g in zip(id_list, given, strict=True)}
+        vectors = {i: vectors[g] for i, g in zip(id_list, given, strict=True) if g in vectors}
+        new = self._new_item_factors(id_list, [texts[i] for i in id_list], vectors)
         self.vectors_ = self.vectors_.with_items(ids, new)
         return len(ids)
 
@@ -317,6 +329,8 @@ class TextModel(Recommender):
         content = {"content_columns": np.array([self.content_at_, self.content_dim_])}
         if self.length_stats_ is not None:
             content["text_length_stats"] = self.length_stats_
+        if self.max_tokens_ is not None:
+            content["text_max_tokens"] = np.array([self.max_tokens_])
         if self.params.get("year_weight", 0) > 0:
             content["text_decades"] = np.array([FIRST_DECADE, N_DECADES])
         if hasattr(self, "item_vector_table_"):
@@ -335,6 +349,8 @@ class TextModel(Recommender):
         if "content_columns" in arrays:
             self.content_at_, self.content_dim_ = (int(v) for v in arrays["content_columns"])
         self.length_stats_ = arrays.get("text_length_stats")  # absent: saved without it
+        most = arrays.get("text_max_tokens")  # absent: saved before rows were bounded
+        self.max_tokens_ = None if most is None else int(most[0])
         if "year_weight" in self.params and "text_decades" not in arrays:
             self.params["year_weight"] = 0.0  # saved without decade features (or before them)
         if "item_vector_mean" in arrays:

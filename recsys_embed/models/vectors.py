@@ -195,7 +195,8 @@ class FittedVectors:
         chunk_size: int = 1024,
     ) -> tuple[Any, int]:
         """Top-``k`` of new users from their item histories (see :func:`history_matrix`), their
-        vectors ``fold_in(history)``, and the count of unknown history items left out."""
+        vectors ``fold_in(history)``, and the count of unknown history items left out. A user
+        with no known item gets padding only (no rows in a frame)."""
         k = check_k(k)
         check_output(output)
         user_ids, history, unknown = history_matrix(histories, weights, self.item_map)
@@ -203,6 +204,8 @@ class FittedVectors:
         self.check_chunk(min(chunk_size, history.shape[0]), cand, "recommend_for_history")
         exclude = history if exclude_seen else None
         idx, vals = top_k(self.retrieval, fold_in(history), k, exclude, cand, chunk_size)
+        nothing_known = np.diff(history.indptr) == 0  # no list rather than a list of zeros
+        idx[nothing_known], vals[nothing_known] = -1, -np.inf
         return self.lists(user_ids, idx, vals, k, output), unknown
 
     def lists(
