@@ -54,7 +54,12 @@ def _member_params(spec: dict[str, Any]) -> dict[str, Any]:
 def _shares(specs: list[dict[str, Any]]) -> np.ndarray:
     """Each member's ``weight`` (default 1) as a share of their sum."""
     weights = np.array([float(s.get("weight", 1.0)) for s in specs])
-    return weights / weights.sum()
+    with np.errstate(over="ignore"):
+        total = weights.sum()
+    if not np.isfinite(total):  # finite weights whose sum overflows (1e308 each): rescale first
+        weights = weights / weights.max()
+        total = weights.sum()
+    return weights / total
 
 
 def _create(spec: dict[str, Any]) -> Recommender:
@@ -173,6 +178,13 @@ class Blend(Recommender):
         training users (same ids, same order) and training items (the start of each catalogue).
         """
         members = list(members)
+        if len(members) < 2:
+            raise ConfigError(f"models must list at least two fitted models, got {len(members)}")
+        for j, m in enumerate(members):
+            if not isinstance(m, Recommender) or isinstance(m, Blend):
+                raise ConfigError(
+                    f"models[{j}] must be a fitted model (not a blend), got {type(m).__name__}"
+                )
         weights = [1.0] * len(members) if weights is None else list(weights)
         if len(weights) != len(members):
             raise ConfigError(f"weights has {len(weights)} values for {len(members)} models")
@@ -186,6 +198,11 @@ class Blend(Recommender):
         for j, m in enumerate(members):
             if not np.array_equal(m.item_map_.ids[:n_train], trained.ids):
                 raise DataError(f"models[{j}] was fitted on other items than models[0]")
+            if not _same_seen(m.seen_, first.seen_, n_train):
+                raise DataError(
+                    f"models[{j}] was fitted on other interactions than models[0] "
+                    "(the same users and items, other seen items)"
+                )
         specs = [
             {"type": m.name, **m.get_params(), "weight": w}
             for m, w in zip(members, weights, strict=True)
@@ -258,6 +275,8 @@ class Blend(Recommender):
             raise DataError(
                 f"member_scales holds {self.scales_.shape} values for {len(specs)} members"
             )
+        if not (np.isfinite(self.scales_) & (self.scales_ > 0)).all():
+            raise DataError(f"member_scales must be finite and > 0, got {self.scales_.tolist()}")
         self.members_, self.positions_ = [], []
         for j, spec in enumerate(specs):
             prefix = f"m{j}_"
@@ -275,6 +294,9 @@ class Blend(Recommender):
                     f"member {j}'s factors {users.shape} and {items.shape} do not fit "
                     f"{len(self.user_map_)} users and {len(pos)} items"
                 )
+            for name, arr in (("user_factors", users), ("item_factors", items)):
+                if arr.dtype.kind != "f" or not np.isfinite(arr).all():
+                    raise DataError(f"{prefix}{name} must hold finite floats")
             member = _create(spec)
             ids = IdMap(self.item_map_.ids[pos], "item")
             member.set_factors(self.user_map_, ids, self.seen_[:, pos], users, items)
@@ -283,6 +305,14 @@ class Blend(Recommender):
             member.fit_seconds_ = None
             self.members_.append(member)
             self.positions_.append(pos)
+
+
+def _same_seen(a: sp.csr_matrix, b: sp.csr_matrix, n_train: int) -> bool:
+    """Whether two seen matrices mark the same training items (none beyond ``n_train``)."""
+    a, b = sp.csr_matrix(a), sp.csr_matrix(b)
+    if a.nnz != b.nnz or a[:, :n_train].nnz != a.nnz or b[:, :n_train].nnz != b.nnz:
+        return False
+    return (a[:, :n_train] != b[:, :n_train]).nnz == 0
 
 
 def _union(train_items: IdMap, catalogues: list[IdMap]) -> IdMap:

@@ -5,6 +5,14 @@ array names are plain names (letters, digits, ``_``), opened inside the folder w
 symbolic links; each file's declared dtype and shape must match its size before it is loaded;
 then the standard arrays are checked against the declared sizes (ids unique, CSR well formed,
 factors finite). Every failure is a :class:`DataError` naming the model folder.
+
+What the checksums protect against: a corrupt, truncated or half-copied folder, and an edit of
+any file (arrays, or the manifest itself through ``manifest.sha256``) that does not also update
+the checksums. What they do not: a deliberate edit that recomputes them (they are unkeyed; anyone
+who can write the folder can write any model). Against that, loading checks that the arrays fit
+the model they claim to be (:mod:`recsys_embed.models.registry`), so a tampered folder fails with
+a :class:`DataError` at load rather than later, or serves a self-consistent model. A reader racing
+a writer that replaces the folder reads the old or the new model whole (it retries on a swap).
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import re
 import stat
 from importlib import metadata
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,12 +33,15 @@ import scipy.sparse as sp
 from recsys_embed import atomic
 from recsys_embed.data.idmap import IdMap
 from recsys_embed.errors import ConfigError, DataError
+from recsys_embed.models.arrays import check_arrays
 from recsys_embed.models.params import check_params
 from recsys_embed.version import __version__
 
 FORMAT = "recsys_embed.model/1"
 MANIFEST = "manifest.json"
+MANIFEST_DIGEST = "manifest.sha256"  # sha256 of manifest.json's bytes (absent before issue 27)
 MAX_MANIFEST_BYTES = 16 << 20
+SWAP_RETRIES = 20  # reads restarted because a writer swapped the folder mid-read
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
@@ -81,6 +92,7 @@ def write_model_dir(
             json.dump(full, fh, indent=2, sort_keys=True, default=_json_default)
             fh.flush()
             os.fsync(fh.fileno())
+        write_manifest_digest(tmp)
         atomic.publish_dir(tmp, path)
     except OSError as exc:
         atomic.remove(tmp)
@@ -89,6 +101,34 @@ def write_model_dir(
         atomic.remove(tmp)
         raise
     return path
+
+
+def write_manifest_digest(folder: Path) -> None:
+    """Write ``manifest.sha256``: the manifest's own checksum, beside it."""
+    with (folder / MANIFEST_DIGEST).open("w") as fh:
+        fh.write(_sha256(folder / MANIFEST) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def manifest_intact(dir_fd: int, raw: bytes, where: str) -> bool:
+    """Whether the manifest's bytes match ``manifest.sha256`` (a folder saved without one, before
+    issue 27, counts as intact)."""
+    try:
+        fh = _open_inside(dir_fd, MANIFEST_DIGEST, where)
+    except DataError as exc:
+        if "is missing" in str(exc):
+            return True
+        raise
+    with fh:
+        recorded = fh.read(200).decode("ascii", "replace").strip()
+    return recorded == hashlib.sha256(raw).hexdigest()
+
+
+def manifest_mismatch(where: str) -> DataError:
+    return DataError(
+        f"{where}: {MANIFEST} checksum mismatch; the model file is corrupt or was modified"
+    )
 
 
 def _json_default(obj: Any) -> Any:
@@ -185,97 +225,96 @@ def _load_array(fh: IO[bytes], name: str, where: str) -> np.ndarray:
         raise DataError(f"{where}: cannot read array {name} ({exc})") from None
 
 
+class _Swapped(Exception):
+    """The folder being read was replaced by a writer (and the old one is being deleted)."""
+
+
+def _swapped(path: Path, dir_fd: int) -> bool:
+    """Whether ``path`` no longer names the folder open as ``dir_fd``."""
+    opened = os.fstat(dir_fd)
+    try:
+        now = os.stat(path)
+    except OSError:
+        return True
+    return (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino)
+
+
+class ModelFolder(NamedTuple):
+    manifest: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+    manifest_intact: bool  # False: manifest.sha256 disagrees (the caller reports it, last)
+
+
 def read_model_dir(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read and verify a model directory; refuses a missing, corrupt, tampered or unsafe one."""
+    folder = read_model_folder(path)
+    if not folder.manifest_intact:
+        raise manifest_mismatch(str(path))
+    return folder.manifest, folder.arrays
+
+
+def read_model_folder(path: str | Path) -> ModelFolder:
+    """Read and check a model directory, leaving the manifest's own checksum to the caller (so
+    that a more specific reason is reported first, where there is one).
+
+    The folder is opened once and every file read through that handle, so one read never mixes
+    two models; if a writer swaps a new model in meanwhile (and deletes the old one under the
+    reader), the read starts again on the new folder.
+    """
     path = Path(path)
+    for _ in range(SWAP_RETRIES):
+        try:
+            return _read_pinned(path)
+        except _Swapped:
+            continue
+    raise DataError(f"{path}: the model was replaced {SWAP_RETRIES} times while being read")
+
+
+def _read_pinned(path: Path) -> ModelFolder:
     where = str(path)
     try:
         dir_fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         raise DataError(f"{where}: not a model directory (no {MANIFEST})") from None
     try:
-        try:
-            mfh = _open_inside(dir_fd, MANIFEST, where)
-        except DataError as exc:
-            if "is missing" in str(exc):
-                raise DataError(f"{where}: not a model directory (no {MANIFEST})") from None
-            raise
-        with mfh:
-            raw = mfh.read(MAX_MANIFEST_BYTES + 1)
-        if len(raw) > MAX_MANIFEST_BYTES:
-            raise DataError(f"{where}: {MANIFEST} is larger than {MAX_MANIFEST_BYTES} bytes")
-        try:
-            manifest = json.loads(raw.decode("utf8"))
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80]
-            raise DataError(f"{where}: manifest is not valid JSON ({reason})") from None
-        check_manifest(manifest, where)
-        arrays = {}
-        for name, digest in manifest["arrays"].items():
-            with _open_inside(dir_fd, f"{name}.npy", where) as fh:
-                if _digest(fh) != digest:
-                    raise DataError(
-                        f"{where}: {name}.npy checksum mismatch; "
-                        "the model file is corrupt or was modified"
-                    )
-                fh.seek(0)
-                arrays[name] = _load_array(fh, name, where)
+        return _read_files(dir_fd, where)
+    except DataError:
+        if _swapped(path, dir_fd):
+            raise _Swapped from None
+        raise
     finally:
         os.close(dir_fd)
+
+
+def _read_files(dir_fd: int, where: str) -> ModelFolder:
+    try:
+        mfh = _open_inside(dir_fd, MANIFEST, where)
+    except DataError as exc:
+        if "is missing" in str(exc):
+            raise DataError(f"{where}: not a model directory (no {MANIFEST})") from None
+        raise
+    with mfh:
+        raw = mfh.read(MAX_MANIFEST_BYTES + 1)
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise DataError(f"{where}: {MANIFEST} is larger than {MAX_MANIFEST_BYTES} bytes")
+    try:
+        manifest = json.loads(raw.decode("utf8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:80]
+        raise DataError(f"{where}: manifest is not valid JSON ({reason})") from None
+    check_manifest(manifest, where)
+    arrays = {}
+    for name, digest in manifest["arrays"].items():
+        with _open_inside(dir_fd, f"{name}.npy", where) as fh:
+            if _digest(fh) != digest:
+                raise DataError(
+                    f"{where}: {name}.npy checksum mismatch; "
+                    "the model file is corrupt or was modified"
+                )
+            fh.seek(0)
+            arrays[name] = _load_array(fh, name, where)
     check_arrays(manifest, arrays, where)
-    return manifest, arrays
-
-
-def check_arrays(manifest: dict[str, Any], arrays: dict[str, np.ndarray], where: str) -> None:
-    """The standard arrays agree with the declared sizes and with each other."""
-    n = {"user": manifest["n_users"], "item": manifest["n_items"]}
-    for who in ("user", "item"):
-        ids = arrays.get(f"{who}_ids")
-        if ids is not None:
-            if ids.ndim != 1 or ids.dtype.kind not in "iuU" or len(ids) != n[who]:
-                raise DataError(
-                    f"{where}: {who}_ids must be {n[who]} int or text ids, got "
-                    f"{ids.dtype} of shape {ids.shape}"
-                )
-            if len(np.unique(ids)) != len(ids):
-                raise DataError(f"{where}: {who}_ids holds duplicate ids")
-        f = arrays.get(f"{who}_factors")
-        if f is not None:
-            if f.ndim != 2 or f.dtype.kind != "f" or f.shape[0] != n[who]:
-                raise DataError(
-                    f"{where}: {who}_factors must be a 2-d float array with {n[who]} rows, "
-                    f"got {f.dtype} of shape {f.shape}"
-                )
-            if not np.isfinite(f).all():
-                raise DataError(f"{where}: {who}_factors holds NaN or infinite values")
-    uf, itf = arrays.get("user_factors"), arrays.get("item_factors")
-    if uf is not None and itf is not None and uf.shape[1] != itf.shape[1]:
-        raise DataError(f"{where}: user and item factors differ in width")
-    indptr, indices = arrays.get("seen_indptr"), arrays.get("seen_indices")
-    if indptr is not None and indices is not None:
-        _check_csr(indptr, indices, n["user"], n["item"], where)
-    for name, arr in arrays.items():
-        if arr.ndim > 2:
-            raise DataError(f"{where}: array {name} has {arr.ndim} dimensions; expected 1 or 2")
-
-
-def _check_csr(indptr: np.ndarray, indices: np.ndarray, rows: int, cols: int, where: str) -> None:
-    ok = (
-        indptr.ndim == 1
-        and indices.ndim == 1
-        and indptr.dtype.kind in "iu"
-        and indices.dtype.kind in "iu"
-        and len(indptr) == rows + 1
-    )
-    if not ok:
-        raise DataError(f"{where}: seen_indptr / seen_indices are not a CSR of {rows} rows")
-    if indptr[0] != 0 or indptr[-1] != len(indices) or (np.diff(indptr) < 0).any():
-        raise DataError(f"{where}: seen_indptr is not monotone from 0 to {len(indices)}")
-    if len(indices) and (indices.min() < 0 or indices.max() >= cols):
-        raise DataError(f"{where}: seen_indices holds item indices outside [0, {cols})")
-    row = np.repeat(np.arange(rows, dtype=np.int64), np.diff(indptr).astype(np.int64))
-    if len(np.unique(row * cols + indices)) != len(indices):
-        raise DataError(f"{where}: seen_indices repeat an item within one user")
+    return ModelFolder(manifest, arrays, manifest_intact(dir_fd, raw, where))
 
 
 def library_versions() -> dict[str, str]:

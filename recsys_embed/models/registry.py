@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import scipy.sparse as sp
+
 from recsys_embed.data.interactions import Interactions
 from recsys_embed.errors import ConfigError, DataError
 from recsys_embed.models import persist
@@ -69,15 +72,62 @@ def describe(name: str) -> str:
 
 def load(path: str | Path) -> Recommender:
     """Load a model saved with :meth:`Recommender.save` (needs neither implicit nor lightfm)."""
-    manifest, arrays = persist.read_model_dir(path)
+    manifest, arrays, intact = persist.read_model_folder(path)
     kind = manifest["type"]
     if kind not in REGISTRY:
         raise DataError(f"{path}: unknown model type {kind!r}; known: {sorted(REGISTRY)}")
     try:
-        return REGISTRY[kind].from_arrays(manifest, arrays)
+        model = REGISTRY[kind].from_arrays(manifest, arrays)
+        for part in [*getattr(model, "members_", []), model]:  # a blend's members, then it
+            check_fits_type(part)
     except ConfigError as exc:
         raise DataError(f"{path}: bad parameters in manifest: {exc}") from None
     except DataError as exc:
         raise DataError(f"{path}: {exc}") from None
-    except (ValueError, TypeError, IndexError, KeyError) as exc:  # a model's own extra arrays
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:  # own arrays
         raise DataError(f"{path}: malformed model ({type(exc).__name__}: {exc})") from None
+    if not intact:  # after the checks above: a specific reason first, where there is one
+        raise persist.manifest_mismatch(str(path))
+    return model
+
+
+def _item_width(model: Recommender) -> int | None:
+    """The width of the item vectors a model of this type and these parameters writes
+    (None: it depends on the fit, e.g. text vocabularies)."""
+    p, name = model.params, model.name
+    if name in ("als", "als-wr", "random"):
+        return int(p["factors"])
+    if name in ("bpr", "bpr-uniform"):  # plus implicit's item bias column
+        return int(p["factors"]) + 1
+    if name == "lightfm":  # plus the item bias and the constant user column
+        return int(p["no_components"]) + 2
+    if name == "popularity":
+        return 1
+    if name == "ease":  # item-item weights
+        return len(model.item_map_)
+    return None
+
+
+def check_fits_type(model: Recommender) -> None:
+    """The loaded arrays fit the model type the manifest claims: the item vectors are as wide as
+    that type writes them, and a fold-in (what ``recommend --history`` runs) of a one-item
+    history gives a user vector of that width. DataError naming the type if not (a manifest
+    whose type was edited, or blend members swapped)."""
+    vectors = model.require_fitted()
+    width, n_items = vectors.item_factors.shape[1], len(model.item_map_)
+    want = _item_width(model)
+    if want is not None and width != want:
+        raise DataError(
+            f"a {model.name!r} model with these parameters has {want}-wide item vectors; "
+            f"its arrays hold {width}-wide ones (the manifest does not fit the arrays)"
+        )
+    one = sp.csr_matrix(
+        (np.ones(min(n_items, 1), np.float32), [0] * min(n_items, 1), [0, min(n_items, 1)]),
+        shape=(1, n_items),
+    )
+    folded = model.fold_in(one)
+    if folded.shape != (1, width):
+        raise DataError(
+            f"a {model.name!r} model's fold-in gives {folded.shape[1]}-wide user vectors for "
+            f"{width}-wide item vectors (the manifest does not fit the arrays)"
+        )
