@@ -89,6 +89,7 @@ def _tune(args: argparse.Namespace, log: Log) -> None:
     import dataclasses
     import json
 
+    from recsys_embed import preflight
     from recsys_embed.config import load_config
     from recsys_embed.pipeline import VOCABULARY, run_tuning
 
@@ -102,6 +103,7 @@ def _tune(args: argparse.Namespace, log: Log) -> None:
         raise ConfigError(f"--repeats must be an int from 1 to 100, got {args.repeats}")
     if args.pruning is not None and not 0 <= args.pruning < 1:
         raise ConfigError(f"--pruning must be a quantile in [0, 1), got {args.pruning}")
+    preflight.check_tune_folder(args.out, f"--out {args.out}")
     config = load_config(args.config, VOCABULARY)
     config.model(args.model)
     given = {"validation": args.validation, "repeats": args.repeats}
