@@ -77,6 +77,7 @@ def run_evaluation(
     out = Path(out_dir)
     names = [m.name for m in config.models]
     preflight.check_models(config, names, run)
+    preflight.check_split(config)
     run.check_evaluation(config)
     preflight.check_run_folder(out)
     preflight.check_writable(out)
@@ -88,6 +89,7 @@ def run_evaluation(
     train_part, test_part, candidates = run.split(config, data)
     train, test = run.local(train_part), run.local(test_part)
     log(f"split {config.split.method}: {train.nnz} train, {test.nnz} test interactions")
+    preflight.check_test_users(config, test)
     models: dict[str, Recommender] = {}
     word_vectors = WordVectorCache()  # one per run: its text models build each vector set once
     for m in config.models:
@@ -198,7 +200,9 @@ def run_tuning(
     t = config.tune
     preflight.check_models(config, [name], LocalEngine())
     preflight.check_tune_folder(Path(out_dir))
+    preflight.check_split(config, tuning=True)
     train, test, candidates, items, how = data if data is not None else tuning_data(config)
+    preflight.check_test_users(config, test)
     preflight.check_sizes(config, [name], train.n_users, train.n_items)
     log(f"split {config.split.method}: {train.nnz} train, {test.nnz} test interactions")
     fixed = dict(m.params)  # what the table sets is held; the rest is searched

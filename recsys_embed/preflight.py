@@ -16,14 +16,13 @@ arguments name a location as the caller's user knows it (the command line: ``--o
 
 from __future__ import annotations
 
-import errno
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from recsys_embed import atomic
 from recsys_embed.config import RunConfig
+from recsys_embed.data.interactions import Interactions
 from recsys_embed.engine import Engine, build_model
 from recsys_embed.errors import ConfigError, DataError
 from recsys_embed.features.catalogue import TRAINED_VECTORS
@@ -35,6 +34,9 @@ from recsys_embed.models.ease import EASE
 from recsys_embed.models.persist import is_model_dir
 from recsys_embed.models.registry import REGISTRY, create
 from recsys_embed.models.textbase import TextModel
+from recsys_embed.tuning.lock import LOCK_NAME
+
+TUNE_FILES = ("search.json", "trials.jsonl", LOCK_NAME)  # any of them: an earlier tuning's
 
 ENGINE_NAMES = {"local": "one machine (the local engine)", "spark": "Spark"}
 SWITCH_ENGINE = "set [engine] name = '{engine}'"  # the command line names its flag too
@@ -160,7 +162,45 @@ def check_model_folder(out: Path, what: str | None = None) -> None:
         raise ConfigError(f"{what}: a non-empty folder that is not a saved model")
 
 
-def check_tune_folder(out: Path) -> None:
-    """A tuning's folder (its trials are resumed): not a file, as creating it would find."""
+def check_tune_folder(out: Path, what: str | None = None) -> None:
+    """A tuning's folder: absent, empty, or an earlier tuning's (its trials are resumed; the
+    lock taken by :func:`~recsys_embed.tuning.tune` keeps out a second run at once)."""
+    what = what or str(out)
     if out.exists() and not out.is_dir():
-        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(out))
+        raise ConfigError(f"{what}: exists and is not a folder")
+    earlier = any((out / name).exists() for name in TUNE_FILES)
+    if out.is_dir() and not earlier and any(out.iterdir()):
+        raise ConfigError(
+            f"{what}: a non-empty folder that is not an earlier tuning's (no "
+            f"{' or '.join(TUNE_FILES)}); use a new or empty folder"
+        )
+
+
+def check_split(config: RunConfig, tuning: bool = False) -> None:
+    """A temporal split (or, ``tuning``, a temporal validation carve) needs a log read with
+    timestamps: ``[data] time_col`` (a dataset has them)."""
+    if config.data.time_col is not None or config.data.is_dataset:
+        return
+    keys: list[tuple[str, str]] = [("[split] method", config.split.method)]
+    if tuning:
+        keys.append(("[tune] validation", config.tune.validation))
+    for key, value in keys:
+        if value == "temporal":
+            raise DataError(
+                f"{config.source}: {key} {value!r} needs timestamps, but [data] interactions "
+                f"{config.data.interactions} is read without them: set [data] time_col"
+            )
+
+
+def check_test_users(config: RunConfig, test: Interactions) -> None:
+    """The split leaves at least one user with a test interaction: every metric averages over
+    the test users, so with none a run would report no number at all."""
+    if test.nnz > 0:
+        return
+    s = config.split
+    how = {"given": f"test {s.test!r}", "leave_last": f"n_last {s.n_last}"}
+    setting = how.get(s.method, f"test_fraction {s.test_fraction}")
+    raise DataError(
+        f"{config.source}: no test user: [split] method {s.method!r} ({setting}) puts none of "
+        f"the {config.data.interactions} log's interactions in test; change [split]"
+    )

@@ -13,6 +13,7 @@ from recsys_embed.atomic import atomic_write, write_parquet, write_text
 from recsys_embed.evaluate import Report, recommendations_frame, report_markdown
 
 __all__ = [
+    "json_text",
     "metrics_json",
     "plot_metrics",
     "recommendations_frame",
@@ -37,10 +38,26 @@ def write_artifacts(
     frame = report.to_frame()
     atomic_write(out / "metrics.csv", lambda p: frame.write_csv(p))
     write_text(out / "metrics.md", report.to_markdown())
-    write_text(
-        out / "metrics.json", json.dumps(metrics_json(report, extra), indent=2, default=_jsonable)
-    )
+    write_text(out / "metrics.json", json_text(metrics_json(report, extra), indent=2))
     return out
+
+
+def json_text(obj: Any, **dumps: Any) -> str:
+    """``json.dumps`` of ``obj`` as valid JSON: a non-finite number (NaN: no value, such as a
+    metric with no user to average) becomes ``null``, a numpy scalar its Python value."""
+    return json.dumps(_finite(obj), allow_nan=False, default=_jsonable, **dumps)
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def metrics_json(report: Report, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -68,10 +85,6 @@ def metrics_json(report: Report, extra: dict[str, Any] | None = None) -> dict[st
 
 
 def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 

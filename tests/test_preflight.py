@@ -139,8 +139,10 @@ def test_output_locations_fail_before_any_fit(tmp_path, fits):
         train_model(config, "als", tmp_path / "foreign", lambda _m: None)
     with pytest.raises(ConfigError, match=r"file: exists and is not a folder"):
         run_evaluation(config, tmp_path / "file", lambda _m: None)
-    with pytest.raises(FileExistsError):
+    with pytest.raises(ConfigError, match=r"file: exists and is not a folder"):
         run_tuning(config, "als", tmp_path / "file", lambda _m: None, trials=2)
+    with pytest.raises(ConfigError, match=r"foreign: a non-empty folder that is not an earlier"):
+        run_tuning(config, "als", tmp_path / "foreign", lambda _m: None, trials=2)
     if os.geteuid() != 0:  # root writes anywhere
         locked = tmp_path / "locked"
         locked.mkdir()

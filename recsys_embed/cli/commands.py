@@ -87,10 +87,11 @@ def _train(args: argparse.Namespace, log: Log) -> None:
 
 def _tune(args: argparse.Namespace, log: Log) -> None:
     import dataclasses
-    import json
 
+    from recsys_embed import preflight
     from recsys_embed.config import load_config
     from recsys_embed.pipeline import VOCABULARY, run_tuning
+    from recsys_embed.reports import json_text
 
     if args.trials is not None and not 1 <= args.trials <= 1_000_000:
         raise ConfigError(f"--trials must be an int from 1 to 1000000, got {args.trials}")
@@ -102,6 +103,7 @@ def _tune(args: argparse.Namespace, log: Log) -> None:
         raise ConfigError(f"--repeats must be an int from 1 to 100, got {args.repeats}")
     if args.pruning is not None and not 0 <= args.pruning < 1:
         raise ConfigError(f"--pruning must be a quantile in [0, 1), got {args.pruning}")
+    preflight.check_tune_folder(args.out, f"--out {args.out}")
     config = load_config(args.config, VOCABULARY)
     config.model(args.model)
     given = {"validation": args.validation, "repeats": args.repeats}
@@ -113,7 +115,7 @@ def _tune(args: argparse.Namespace, log: Log) -> None:
     )
     doc = result.to_json()
     keys = ("model", "chosen", "decision", "searched", "defaults", "winner", "test_metrics")
-    print(json.dumps({k: doc[k] for k in keys}, indent=2))
+    print(json_text({k: doc[k] for k in keys}, indent=2))
 
 
 def _recommend(args: argparse.Namespace, log: Log) -> None:

@@ -22,10 +22,10 @@ when Optuna is installed, else random. Each trial is one JSON line in ``trials.j
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,8 +41,10 @@ from recsys_embed.models import registry
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.textbase import share_word_vectors
 from recsys_embed.progress import progress
+from recsys_embed.reports import json_text
 from recsys_embed.tuning.carve import Carve, Fold, carve
 from recsys_embed.tuning.decide import Decision, decide
+from recsys_embed.tuning.lock import folder_lock
 from recsys_embed.tuning.prune import Pruned, Pruner, Watch, checkpoints
 from recsys_embed.tuning.records import Log, Trial, append_trial, check_resume, read_trials
 from recsys_embed.tuning.samplers import make_sampler
@@ -285,49 +287,52 @@ def tune(
     }
     out = Path(out_dir) if out_dir is not None else None
     done: list[Trial] = []
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        check_resume(out, settings)
-        done = read_trials(out / "trials.jsonl", log)
-        if done:
-            log(f"resuming: {len(done)} trial(s) in {out / 'trials.jsonl'}")
-    points = seed_points(model, dims)
-    chooser = make_sampler(sampler, dims, seed)
-    for t in done:
-        chooser.add(t)
-    log(
-        f"tuning {model} with {chooser.name} search over {sorted(dims)}: "
-        f"{folds[0].fit.nnz} fitting, {folds[0].valid.nnz} validation interactions "
-        f"({how.method} carve, {repeats} repeat(s))"
-    )
-    start, resumed = time.monotonic(), len(done)
-    bar: Any = progress(total=trials, desc=f"tuning {model}", unit="trial", show=show_progress)
-    bar.update(len(done))
-    with bar:
-        while len(done) < trials:
-            ran = len(done) > resumed  # the timeout lets at least one trial of this call run
-            if timeout is not None and ran and time.monotonic() - start >= timeout:
-                log(f"timeout after {len(done)} trial(s)")
-                break
-            number = len(done)
-            if number < len(points):
-                params, origin = points[number], "defaults" if number == 0 else "seed"
-            else:
-                params, origin = chooser.ask(number), "sampler"
-            earlier = [t.int_steps() for t in done if t.steps]
-            trial = _run_trial(setup, number, params, origin, earlier)
-            (chooser.tell if origin == "sampler" else chooser.add)(trial)
-            done.append(trial)
-            if out is not None:
-                append_trial(out / "trials.jsonl", trial)
-            shown = f"{trial.state}: {trial.error}" if trial.value is None else f"{trial.value:.4f}"
-            log(f"trial {number} ({origin}): {metric} {shown} {params}")
-            bar.update(1)
-            top = max((t.value for t in done if t.value is not None), default=None)
-            if top is not None:
-                bar.set_postfix(best=f"{top:.4f}")
-    return _finish(model, done, chooser.name, metric, setup, train, test, refit, candidates,
-                   decision, seed, described, out, log)  # fmt: skip
+    with ExitStack() as held:  # the folder's lock, while its trials are read and added
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            held.enter_context(folder_lock(out))
+            check_resume(out, settings)
+            done = read_trials(out / "trials.jsonl", log)
+            if done:
+                log(f"resuming: {len(done)} trial(s) in {out / 'trials.jsonl'}")
+        points = seed_points(model, dims)
+        chooser = make_sampler(sampler, dims, seed)
+        for t in done:
+            chooser.add(t)
+        log(
+            f"tuning {model} with {chooser.name} search over {sorted(dims)}: "
+            f"{folds[0].fit.nnz} fitting, {folds[0].valid.nnz} validation interactions "
+            f"({how.method} carve, {repeats} repeat(s))"
+        )
+        start, resumed = time.monotonic(), len(done)
+        bar: Any = progress(total=trials, desc=f"tuning {model}", unit="trial", show=show_progress)
+        bar.update(len(done))
+        with bar:
+            while len(done) < trials:
+                ran = len(done) > resumed  # the timeout lets at least one trial of this call run
+                if timeout is not None and ran and time.monotonic() - start >= timeout:
+                    log(f"timeout after {len(done)} trial(s)")
+                    break
+                number = done[-1].number + 1 if done else 0
+                if number < len(points):
+                    params, origin = points[number], "defaults" if number == 0 else "seed"
+                else:
+                    params, origin = chooser.ask(number), "sampler"
+                earlier = [t.int_steps() for t in done if t.steps]
+                trial = _run_trial(setup, number, params, origin, earlier)
+                (chooser.tell if origin == "sampler" else chooser.add)(trial)
+                done.append(trial)
+                if out is not None:
+                    append_trial(out / "trials.jsonl", trial)
+                shown = f"{trial.state}: {trial.error}"
+                shown = shown if trial.value is None else f"{trial.value:.4f}"
+                log(f"trial {number} ({origin}): {metric} {shown} {params}")
+                bar.update(1)
+                top = max((t.value for t in done if t.value is not None), default=None)
+                if top is not None:
+                    bar.set_postfix(best=f"{top:.4f}")
+        return _finish(model, done, chooser.name, metric, setup, train, test, refit, candidates,
+                       decision, seed, described, out, log)  # fmt: skip
 
 
 def _finish(model: str, done: list[Trial], sampler: str, metric: str, setup: _Setup,
@@ -390,5 +395,5 @@ def _finish(model: str, done: list[Trial], sampler: str, metric: str, setup: _Se
         described,
     )
     if out is not None:
-        write_text(out / "best.json", json.dumps(result.to_json(), indent=2) + "\n")
+        write_text(out / "best.json", json_text(result.to_json(), indent=2) + "\n")
     return result
