@@ -23,6 +23,7 @@ from recsys_embed.errors import ConfigError
 from recsys_embed.evaluate import METRICS, Report, evaluate
 from recsys_embed.features.catalogue import TRAINED_VECTORS
 from recsys_embed.models import registry
+from recsys_embed.models.ann import choice_of
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.params import check_params
 from recsys_embed.models.registry import REGISTRY, create, library_versions
@@ -156,6 +157,7 @@ def run_evaluation(
         chunk_size=config.evaluate.chunk_size,
         exclude_train=config.evaluate.exclude_train,
         show_progress=show_progress,
+        retrieval=choice_of(config.retrieval),
     )
     extra = {
         "dataset": {

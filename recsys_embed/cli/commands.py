@@ -9,6 +9,7 @@ from typing import Any
 
 from recsys_embed.cli.item_commands import _add_items, _similar, _write_frame
 from recsys_embed.cli.log import Log
+from recsys_embed.cli.rules import refuse_rules, rule_options
 from recsys_embed.errors import ConfigError
 
 MAX_K = 1_000_000  # --k beyond this is a typo, not a top list
@@ -135,11 +136,13 @@ def _recommend(args: argparse.Namespace, log: Log) -> None:
     if args.chunk_size < 1:
         raise ConfigError(f"--chunk-size must be a positive int, got {args.chunk_size}")
     if args.engine == "spark":
+        refuse_rules(args, "--engine spark")
         _recommend_spark(args, log)
         return
     if args.master:
         raise ConfigError("--master needs the Spark engine: add --engine spark")
     if args.history is not None:
+        refuse_rules(args, "--history")
         return _recommend_history(args, log)
     check_output(args.out)
     model = load(args.model)
@@ -156,6 +159,7 @@ def _recommend(args: argparse.Namespace, log: Log) -> None:
         exclude_seen=not args.include_seen,
         unknown="raise" if args.strict else args.unknown,
         show_progress=log.show_progress,
+        **rule_options(args, model, log),
     )
     if summary.unknown_users:
         action = "skipped" if args.unknown == "skip" else "given popular items"

@@ -56,7 +56,7 @@ def _similar(args: argparse.Namespace, log: Log) -> None:
     if ids is None:
         ids = model.item_map_.ids
     log(f"top {args.k} similar items for {len(ids)} items")
-    frame = model.similar_items(ids, k=args.k, output="polars")
+    frame = model.similar_items(ids, k=args.k, output="polars", retrieval=args.retrieval)
     _write_frame(frame, args.out)
     if args.out is not None:
         log(f"wrote {frame.height} rows to {args.out}")

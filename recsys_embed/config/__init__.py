@@ -26,13 +26,22 @@ from recsys_embed.config.schema import (
     EvaluateConfig,
     ItemsConfig,
     ModelConfig,
+    RetrievalConfig,
     RunConfig,
     SplitConfig,
     SplitMethod,
     TuneConfig,
     Vocabulary,
 )
-from recsys_embed.config.tables import _data, _engine, _evaluate, _models, _split, _tune
+from recsys_embed.config.tables import (
+    _data,
+    _engine,
+    _evaluate,
+    _models,
+    _split,
+    _tune,
+    retrieval_table,
+)
 from recsys_embed.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -53,6 +62,7 @@ __all__ = [
     "EvaluateConfig",
     "ItemsConfig",
     "ModelConfig",
+    "RetrievalConfig",
     "RunConfig",
     "SplitConfig",
     "SplitMethod",
@@ -111,12 +121,10 @@ type = "als-text-map"
 
 def parse_config(raw: dict[str, Any], source: str, base: Path, vocab: Vocabulary) -> RunConfig:
     """Validate a parsed TOML document. Relative paths are relative to ``base``."""
-    unknown = sorted(set(raw) - {"data", "split", "evaluate", "models", "tune", "engine"})
+    tables = {"data", "split", "evaluate", "models", "tune", "engine", "retrieval"}
+    unknown = sorted(set(raw) - tables)
     if unknown:
-        raise ConfigError(
-            f"{source}: unknown table(s) {unknown}; "
-            "allowed: ['data', 'engine', 'evaluate', 'models', 'split', 'tune']"
-        )
+        raise ConfigError(f"{source}: unknown table(s) {unknown}; allowed: {sorted(tables)}")
     if "data" not in raw:
         raise ConfigError(f"{source}: needs a [data] table")
     data = _data(source, base, raw["data"], vocab)
@@ -133,6 +141,7 @@ def parse_config(raw: dict[str, Any], source: str, base: Path, vocab: Vocabulary
         source=source,
         tune=tune,
         engine=_engine(source, raw.get("engine", {})),
+        retrieval=retrieval_table(source, raw.get("retrieval", {})),
         raw=raw,
     )
 

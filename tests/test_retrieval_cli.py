@@ -1,0 +1,142 @@
+"""``recsys-embed recommend --retrieval ann --eligible --exclude-items --exclude-pairs``."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from recsys_embed.cli import main
+
+pytest.importorskip("faiss")
+
+K = 10
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    from test_retrieval import planted_model
+
+    return planted_model(seed=8).save(tmp_path_factory.mktemp("cli") / "model")
+
+
+@pytest.mark.parametrize("retrieval", ["exact", "ann"])
+def test_recommend_applies_every_rule_and_names_unknown_ids(model_dir, tmp_path, capsys, retrieval):
+    from recsys_embed.models.registry import load
+
+    model = load(model_dir)
+    ids = model.item_map_.ids
+    eligible = ids[::2].tolist()
+    (tmp_path / "in_stock.txt").write_text("\n".join(map(str, [*eligible, 99999999])) + "\n")
+    excluded = eligible[:40]
+    pl.DataFrame({"item_id": [*excluded, 88888888]}).write_csv(tmp_path / "ex.csv")
+    users = model.user_map_.ids[:50]
+    top = model.recommend(users, K, eligible=eligible, exclude_items=excluded)[0]
+    pairs = pl.DataFrame(
+        {
+            "user_id": [int(u) for u in users for _ in range(3)],
+            "item_id": [int(i) for row in top for i in row[:3]],
+        }
+    )
+    pairs.write_csv(tmp_path / "bought.csv")
+    out = tmp_path / "recs.parquet"
+    code = main(
+        [
+            "recommend",
+            "--model",
+            str(model_dir),
+            "--k",
+            str(K),
+            "--out",
+            str(out),
+            "--retrieval",
+            retrieval,
+            "--eligible",
+            str(tmp_path / "in_stock.txt"),
+            "--exclude-items",
+            str(tmp_path / "ex.csv"),
+            "--exclude-pairs",
+            str(tmp_path / "bought.csv"),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    recs = pl.read_parquet(out)
+    assert recs["user_id"].n_unique() == len(model.user_map_)
+    assert set(recs["item_id"].to_list()) <= set(eligible) - set(excluded)
+    got = set(zip(recs["user_id"].to_list(), recs["item_id"].to_list(), strict=True))
+    assert not got & set(zip(pairs["user_id"].to_list(), pairs["item_id"].to_list(), strict=True))
+    assert recs.group_by("user_id").len()["len"].min() == K
+    lib = model.recommend(
+        users,
+        K,
+        retrieval=retrieval,
+        eligible=eligible,
+        exclude_items=excluded,
+        exclude_pairs=pairs,
+    )[0]
+    first = recs.filter(pl.col("user_id") == int(users[0])).sort("rank")["item_id"].to_list()
+    assert first == lib[0].tolist()
+    code = main(
+        [
+            "recommend",
+            "--model",
+            str(model_dir),
+            "--out",
+            str(out),
+            "--eligible",
+            str(tmp_path / "in_stock.txt"),
+            "--exclude-items",
+            str(tmp_path / "ex.csv"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert "1 item id(s) in --eligible the model does not know, ignored: 99999999" in err
+    assert "1 item id(s) in --exclude-items the model does not know, ignored: 88888888" in err
+
+
+def test_rules_are_refused_where_not_supported(model_dir, tmp_path, capsys):
+    hist = tmp_path / "h.csv"
+    pl.DataFrame({"user_id": [1], "item_id": [1000]}).write_csv(hist)
+    code = main(
+        [
+            "recommend",
+            "--model",
+            str(model_dir),
+            "--out",
+            str(tmp_path / "r.csv"),
+            "--history",
+            str(hist),
+            "--retrieval",
+            "ann",
+        ]
+    )
+    assert code != 0
+    assert "not supported with --history yet" in capsys.readouterr().err
+
+
+def test_similar_takes_retrieval(model_dir, tmp_path):
+    exact, approx = tmp_path / "e.csv", tmp_path / "a.csv"
+    for out, retrieval in ((exact, "exact"), (approx, "ann")):
+        code = main(
+            [
+                "similar",
+                "--model",
+                str(model_dir),
+                "--item",
+                "1000",
+                "--item",
+                "1001",
+                "--k",
+                "5",
+                "--out",
+                str(out),
+                "--retrieval",
+                retrieval,
+                "--quiet",
+            ]
+        )
+        assert code == 0
+    assert (
+        pl.read_csv(exact)["similar_item_id"].to_list()
+        == pl.read_csv(approx)["similar_item_id"].to_list()
+    )
