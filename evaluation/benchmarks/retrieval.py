@@ -341,7 +341,7 @@ def ndcg_rows() -> list[str]:
                 show_progress=False,
             )
             scores[retrieval] = report.mean("als", "ndcg", 10)
-            tops[retrieval] = report.results["als"].top
+            tops[retrieval] = report.results["als"].top_idx
         same = recall(tops["ann"], tops["exact"])
         lines.append(
             f"| {name} | {train.n_users} | {train.n_items} | {scores['exact']:.4f} | "
