@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -139,4 +140,33 @@ def test_similar_takes_retrieval(model_dir, tmp_path):
     assert (
         pl.read_csv(exact)["similar_item_id"].to_list()
         == pl.read_csv(approx)["similar_item_id"].to_list()
+    )
+
+
+def test_pairs_for_text_user_ids_that_look_like_numbers(tmp_path, capsys):
+    """ml-1m's user ids are text ("12"): a pairs file's 12 must match them, not be dropped."""
+    from test_retrieval import planted_model
+
+    from recsys_embed import IdMap
+    from recsys_embed.models.registry import load
+
+    base = planted_model(seed=9)
+    users = np.array([str(u) for u in base.user_map_.ids], dtype=object)
+    base.set_factors(
+        IdMap(users, "user"), base.item_map_, base.seen_, base.user_factors_, base.item_factors_
+    )
+    path = base.save(tmp_path / "m")
+    top = load(path).recommend(["12"], K)[0][0]
+    pl.DataFrame(
+        {"user_id": [12, 12, 777777], "item_id": [int(top[0]), int(top[1]), 1000]}
+    ).write_csv(tmp_path / "bought.csv")
+    out = tmp_path / "r.csv"
+    args = ["recommend", "--model", str(path), "--out", str(out), "--users"]
+    (tmp_path / "u.txt").write_text("12\n")
+    code = main([*args, str(tmp_path / "u.txt"), "--exclude-pairs", str(tmp_path / "bought.csv")])
+    assert code == 0
+    got = pl.read_csv(out, schema_overrides={"user_id": pl.String})["item_id"].to_list()
+    assert len(got) == K and int(top[0]) not in got and int(top[1]) not in got
+    assert "1 user id(s) in --exclude-pairs the model does not know: '777777'" in (
+        capsys.readouterr().err
     )

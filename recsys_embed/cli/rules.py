@@ -44,7 +44,21 @@ def rule_options(args: argparse.Namespace, model: Any, log: Log) -> dict[str, An
         path = getattr(args, name, None)
         options[name] = None if path is None else read_ids(path, dtype, "item")
     if args.exclude_pairs is not None:
-        options["exclude_pairs"] = read_histories(args.exclude_pairs, dtype)
+        pairs = read_histories(args.exclude_pairs, dtype)
+        if model.user_map_.ids.dtype == object:  # text user ids: "12" is not the int 12
+            pairs = {str(user): items for user, items in pairs.items()}
+        users = list(pairs)
+        unknown = [
+            u for u, i in zip(users, model.user_map_.indices(users, "mask"), strict=True) if i < 0
+        ]
+        if unknown:
+            shown = ", ".join(repr(u) for u in unknown[:5])
+            more = "" if len(unknown) <= 5 else ", ..."
+            log(
+                f"{len(unknown)} user id(s) in --exclude-pairs the model does not know: "
+                f"{shown}{more}"
+            )
+        options["exclude_pairs"] = pairs
     rules = make_rules(
         model.item_map_,
         None,
