@@ -50,6 +50,7 @@ SETTINGS: dict[str, tuple[dict[str, int], str, list[int]]] = {
     "faiss-l2-m32": ({"M": 32, "ef_construction": 128}, "ef_search", [64, 128, 256]),
     # the package's AnnRetrieval end to end: fetch k + overfetch, exact re-score, ranking rules
     "recsys-embed-ann": ({"M": 16, "ef_construction": 128}, "ef_search", [128, 256, 384, 512]),
+    "recsys-embed-ann-c256": ({"M": 16, "ef_construction": 256}, "ef_search", [128, 256, 384]),
 }
 
 
@@ -120,7 +121,7 @@ def truth(items: np.ndarray, users: np.ndarray) -> np.ndarray:
 # ---- the libraries ---------------------------------------------------------------------------
 def build(lib: str, items: np.ndarray, params: dict[str, int]):
     n, d = items.shape
-    if lib.startswith("faiss-l2") or lib == "recsys-embed-ann":
+    if lib.startswith(("faiss-l2", "recsys-embed-ann")):
         from recsys_embed.models.ann import AnnRetrieval, AnnSettings, build_index
 
         settings = AnnSettings(m=params["M"], ef_construction=params["ef_construction"])
@@ -180,9 +181,9 @@ def build(lib: str, items: np.ndarray, params: dict[str, int]):
 
 
 def index_bytes(lib: str, index) -> int:
-    if lib == "recsys-embed-ann":
+    if lib.startswith("recsys-embed-ann"):
         index = index.index
-    if lib.startswith("faiss") or lib == "recsys-embed-ann":
+    if lib.startswith(("faiss", "recsys-embed-ann")):
         import faiss
 
         return int(faiss.serialize_index(index).nbytes)
@@ -198,7 +199,7 @@ def index_bytes(lib: str, index) -> int:
 
 
 def search(lib: str, index, users: np.ndarray, setting: int, threads: int) -> np.ndarray:
-    if lib == "recsys-embed-ann":
+    if lib.startswith("recsys-embed-ann"):
         from dataclasses import replace
 
         from recsys_embed.models.retrieval import top_k

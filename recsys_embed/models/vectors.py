@@ -225,7 +225,6 @@ class FittedVectors:
     ) -> Any:
         """Top-``k`` items of training users: see :meth:`Recommender.recommend`."""
         k = check_k(k)
-        backend = self.backend(retrieval)
         check_output(output)
         if unknown not in ("raise", "popular"):
             raise ConfigError(f"unknown must be 'raise' or 'popular', got {unknown!r}")
@@ -235,6 +234,7 @@ class FittedVectors:
         rules = self.rules(items, eligible, exclude_items, exclude_pairs)
         cand = rules.candidates
         self.check_chunk(min(chunk_size, len(user_idx)), cand, "recommend: a chunk of scores")
+        backend = self.backend(retrieval)  # may build the index: after the checks
         known = user_idx >= 0
         vecs = np.zeros((len(user_idx), self.user_factors.shape[1]), dtype=np.float32)
         vecs[known] = self.user_factors[user_idx[known]]
