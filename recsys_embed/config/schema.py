@@ -125,8 +125,8 @@ class RetrievalConfig:
 
     method: Literal["exact", "ann"] = "exact"
     m: int = 16
-    ef_construction: int = 128
-    ef_search: int = 384
+    ef_construction: int = 256
+    ef_search: int = 256
     overfetch: int = 32
 
 

@@ -295,7 +295,7 @@ def retrieval_table(source: str, raw: Any) -> RetrievalConfig:
     return RetrievalConfig(
         method=t.choice("method", ("exact", "ann"), "exact"),
         m=t.int_in("m", 16, 2, 512),
-        ef_construction=t.int_in("ef_construction", 128, 1, 100_000),
-        ef_search=t.int_in("ef_search", 384, 1, 100_000),
+        ef_construction=t.int_in("ef_construction", 256, 1, 100_000),
+        ef_search=t.int_in("ef_search", 256, 1, 100_000),
         overfetch=t.int_in("overfetch", 32, 0, 100_000),
     )

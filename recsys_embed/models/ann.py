@@ -49,8 +49,8 @@ class AnnSettings:
     """
 
     m: int = 16
-    ef_construction: int = 128
-    ef_search: int = 384
+    ef_construction: int = 256
+    ef_search: int = 256
     overfetch: int = 32
 
     def __post_init__(self) -> None:
