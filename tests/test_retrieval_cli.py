@@ -170,3 +170,40 @@ def test_pairs_for_text_user_ids_that_look_like_numbers(tmp_path, capsys):
     assert "1 user id(s) in --exclude-pairs the model does not know: '777777'" in (
         capsys.readouterr().err
     )
+
+
+def test_evaluate_retrieval_flag_and_table(tmp_path):
+    """evaluate --retrieval ann: the same NDCG on MovieLens 100K, AUC exact, recorded in the run."""
+    import json
+
+    from conftest import shared_data_dir
+
+    if shared_data_dir() is None:
+        pytest.skip("MovieLens 100K not found")
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(
+        '[data]\ninteractions = "movielens-100k"\n[evaluate]\nk = [10]\n'
+        'metrics = ["ndcg", "auc"]\n[models.als]\ntype = "als"\nfactors = 32\n'
+    )
+    runs = {}
+    for retrieval in ("exact", "ann"):
+        out = tmp_path / retrieval
+        code = main(
+            [
+                "evaluate",
+                "--config",
+                str(cfg),
+                "--out",
+                str(out),
+                "--quiet",
+                "--retrieval",
+                retrieval,
+            ]
+        )
+        assert code == 0
+        runs[retrieval] = json.loads((out / "metrics.json").read_text())["models"]["als"]
+        toml = (out / "config.toml").read_text()
+        assert ('method = "ann"' in toml) == (retrieval == "ann")
+    exact, approx = (runs[r]["metrics"] for r in ("exact", "ann"))
+    assert approx["auc@10"] == exact["auc@10"]
+    assert abs(approx["ndcg@10"] - exact["ndcg@10"]) < 0.002

@@ -9,7 +9,7 @@ from typing import Any
 
 from recsys_embed.cli.item_commands import _add_items, _similar, _write_frame
 from recsys_embed.cli.log import Log
-from recsys_embed.cli.rules import refuse_rules, rule_options
+from recsys_embed.cli.rules import refuse_rules, rule_options, with_retrieval
 from recsys_embed.errors import ConfigError
 
 MAX_K = 1_000_000  # --k beyond this is a typo, not a top list
@@ -53,6 +53,7 @@ def _evaluate(args: argparse.Namespace, log: Log) -> None:
             "pass --overwrite to replace it"
         )
     config, on_spark = _run_config(args)
+    config = with_retrieval(config, args.retrieval, on_spark)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic.sweep_stale(out)
     staged = atomic.temp_dir(out)

@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace an --out folder that is not a previous run (a previous run is replaced)",
     )
+    ev.add_argument(
+        "--retrieval",
+        choices=("exact", "ann"),
+        help="how top-k lists are ranked: exact or ann, AUC always exact (default: the "
+        "[retrieval] table of the config, else exact)",
+    )
     _engine_args(ev)
     _common(ev)
 

@@ -85,3 +85,15 @@ def refuse_rules(args: argparse.Namespace, where: str) -> None:
             f"--retrieval ann, --eligible, --exclude-items and --exclude-pairs are not "
             f"supported with {where} yet"
         )
+
+
+def with_retrieval(config: Any, method: str | None, on_spark: bool) -> Any:
+    """The run config with ``evaluate --retrieval`` applied (None: the config's own table)."""
+    import dataclasses
+
+    if method is not None:
+        retrieval = dataclasses.replace(config.retrieval, method=method)
+        config = dataclasses.replace(config, retrieval=retrieval)
+    if on_spark and config.retrieval.method != "exact":
+        raise ConfigError("retrieval ann is not supported with the Spark engine yet")
+    return config

@@ -220,4 +220,7 @@ def resolved_config(config: RunConfig, models: dict[str, Any]) -> dict[str, Any]
         name: {"type": m.name, **{k: v for k, v in m.get_params().items() if v is not None}}
         for name, m in models.items()
     }
-    return {"data": data, "split": split, "evaluate": ev, "models": mods}
+    resolved = {"data": data, "split": split, "evaluate": ev, "models": mods}
+    if config.retrieval.method != "exact":  # exact runs' files stay as they were
+        resolved["retrieval"] = dataclasses.asdict(config.retrieval)
+    return resolved
