@@ -16,6 +16,7 @@ from recsys_embed.errors import ConfigError, DataError, UnknownIdError
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.frames import top_lists_frame
 from recsys_embed.models.retrieval import check_k
+from recsys_embed.models.vectors import RetrievalChoice
 from recsys_embed.progress import counter
 
 FORMATS = (".parquet", ".csv")
@@ -40,14 +41,17 @@ def _chunks(
     users: np.ndarray | None,
     chunk_size: int,
     exclude_seen: bool,
+    rules: dict[str, Any],
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     if users is None:
-        yield from model.recommend_all(k=k, chunk_size=chunk_size, exclude_seen=exclude_seen)
+        yield from model.recommend_all(
+            k=k, chunk_size=chunk_size, exclude_seen=exclude_seen, **rules
+        )
         return
     for s in range(0, len(users), chunk_size):
         ids = users[s : s + chunk_size]
         items, scores = model.recommend(
-            ids, k=k, exclude_seen=exclude_seen, unknown="popular", chunk_size=chunk_size
+            ids, k=k, exclude_seen=exclude_seen, unknown="popular", chunk_size=chunk_size, **rules
         )
         yield ids, items, scores
 
@@ -84,6 +88,11 @@ def write_recommendations(
     progress: Callable[[int, int], None] | None = None,
     show_progress: bool | None = None,
     out_name: str = "out",
+    *,
+    retrieval: RetrievalChoice = "exact",
+    eligible: Any = None,
+    exclude_items: Any = None,
+    exclude_pairs: Any = None,
 ) -> BatchSummary:
     """Top-``k`` per user to ``out`` (``.parquet`` or ``.csv``): user_id, rank, item_id, score.
 
@@ -99,6 +108,8 @@ def write_recommendations(
     slots are not written. Progress: a bar over users on a terminal, log lines off it
     (``show_progress``, see :mod:`recsys_embed.progress`), or the ``progress(done, total)``
     callback instead. ``out_name`` names ``out`` in errors (the CLI says ``--out``).
+    ``retrieval`` and the rules (``eligible``, ``exclude_items``, ``exclude_pairs``) as in
+    :meth:`Recommender.recommend`: an excluded item is never written.
     """
     out = check_output(out, out_name)
     if unknown not in UNKNOWN_POLICIES:
@@ -123,6 +134,10 @@ def write_recommendations(
         if unknown == "skip":
             ids = ids[known]
     total = len(model.user_map_) if ids is None else len(ids)
+    rules: dict[str, Any] = {"retrieval": retrieval, "eligible": eligible}
+    rules.update(exclude_items=exclude_items, exclude_pairs=exclude_pairs)
+    if exclude_pairs is not None:  # resolved once, not once per chunk
+        rules["exclude_pairs"] = model.require_fitted().rules(None, None, None, exclude_pairs)
     sweep_stale(out)
     try:
         fd, tmp = temp_file(out)
@@ -137,7 +152,9 @@ def write_recommendations(
     try:
         with os.fdopen(fd, "wb") as fh:
             writer = None
-            for chunk_users, items, scores in _chunks(model, k, ids, chunk_size, exclude_seen):
+            for chunk_users, items, scores in _chunks(
+                model, k, ids, chunk_size, exclude_seen, rules
+            ):
                 frame = top_lists_frame(chunk_users, items, scores)
                 if out.suffix.lower() == ".csv":
                     frame.write_csv(fh, include_header=done == 0)

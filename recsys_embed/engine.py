@@ -27,6 +27,7 @@ from recsys_embed.evaluate import Report, evaluate
 from recsys_embed.features.cache import WordVectorCache
 from recsys_embed.features.catalogue import TRAINED_VECTORS
 from recsys_embed.models import registry
+from recsys_embed.models.ann import choice_of
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.registry import REGISTRY, create
 from recsys_embed.models.textbase import share_word_vectors
@@ -248,6 +249,7 @@ class LocalEngine:
             chunk_size=ev.chunk_size,
             exclude_train=ev.exclude_train,
             show_progress=show_progress,
+            retrieval=choice_of(config.retrieval),
         )
 
     def save(self, config: RunConfig, name: str, model: Recommender, out: Path) -> Path:

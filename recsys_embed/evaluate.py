@@ -22,6 +22,7 @@ from recsys_embed.memory import check_memory, dense_scores_bytes
 from recsys_embed.models.base import Recommender
 from recsys_embed.models.frames import top_lists_frame
 from recsys_embed.models.retrieval import top_k_chunks
+from recsys_embed.models.vectors import RetrievalChoice, ann_settings
 from recsys_embed.progress import counter
 
 METRICS = (
@@ -170,6 +171,7 @@ def report_markdown(report: Report) -> str:
         f"{conv['excluded']}. Recall denominator: {conv['recall_denominator']}; NDCG ideal DCG "
         f"over {'min(k, |relevant|)' if conv['ndcg_ideal'] == 'relevant' else 'k'} positions. "
         f"Ties: {conv['ties']}."
+        + (f" Retrieval: {conv['retrieval']}." if "retrieval" in conv else "")
     )
     return "\n".join(lines) + "\n"
 
@@ -229,6 +231,7 @@ def evaluate(
     seed: int = 0,
     exclude_train: bool = True,
     show_progress: bool | None = None,
+    retrieval: RetrievalChoice = "exact",
 ) -> Report:
     """Evaluate fitted models on a split; fits nothing.
 
@@ -245,6 +248,9 @@ def evaluate(
 
     ``test`` must be in ``train``'s id space: from a split of one :class:`Interactions`, or
     your own frame read with ``Interactions.from_frame(df, ..., like=train)``.
+
+    ``retrieval``: ``"exact"`` or ``"ann"`` (or :class:`~recsys_embed.models.ann.AnnSettings`)
+    ranks the top-k lists; AUC needs the full ranking and is always computed from exact scores.
     """
     ks = sorted({int(x) for x in k})
     if not ks or ks[0] < 1:
@@ -291,6 +297,7 @@ def evaluate(
             model_cand = np.arange(train.n_items)  # rank the split's items only
         bar.set_postfix(model=name)
         core = model.require_fitted()
+        backend = core.backend(retrieval)
 
         def auc_of(rows: slice, scores: np.ndarray, aucs: list[np.ndarray] = aucs) -> None:
             excl, truth = seen[user_idx[rows]], _truth_rows(test, user_idx[rows], cand_mask)
@@ -299,7 +306,7 @@ def evaluate(
             aucs.append(M.auc_from_scores(scores, truth, excl))
 
         parts = top_k_chunks(
-            core.retrieval,
+            backend,
             core.user_factors[user_idx],
             kmax,
             seen[user_idx],
@@ -350,6 +357,9 @@ def evaluate(
         only_with_recommendations,
         ci,
     )
+    settings = ann_settings(retrieval)
+    if settings is not None:  # exact reports stay as they were
+        used["retrieval"] = f"ann ({settings}); AUC from exact scores"
     return Report(results, user_idx, ks, list(metrics), used, train, test, ci, seed)
 
 

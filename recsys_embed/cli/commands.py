@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from recsys_embed.cli.item_commands import add_items_command, similar_command, write_frame
 from recsys_embed.cli.log import Log
+from recsys_embed.cli.rules import refuse_rules, rule_options, with_retrieval
 from recsys_embed.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ def _evaluate(args: argparse.Namespace, log: Log) -> None:
         out, args.overwrite, f"--out {out}", "pass --overwrite to replace it"
     )
     config, engine = _run_config(args)
+    on_spark = (args.engine or config.engine.name) == "spark"
+    config = with_retrieval(config, args.retrieval, on_spark)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic.sweep_stale(out)
     staged = atomic.temp_dir(out)
@@ -128,11 +131,13 @@ def _recommend(args: argparse.Namespace, log: Log) -> None:
     if args.chunk_size < 1:
         raise ConfigError(f"--chunk-size must be a positive int, got {args.chunk_size}")
     if args.engine == "spark":
+        refuse_rules(args, "--engine spark")
         _recommend_spark(args, log)
         return
     if args.master:
         raise ConfigError("--master needs the Spark engine: add --engine spark")
     if args.history is not None:
+        refuse_rules(args, "--history")
         return _recommend_history(args, log)
     check_output(args.out, "--out")
     model = load(args.model)
@@ -150,6 +155,7 @@ def _recommend(args: argparse.Namespace, log: Log) -> None:
         unknown="raise" if args.strict else args.unknown,
         show_progress=log.show_progress,
         out_name="--out",
+        **rule_options(args, model, log),
     )
     if summary.unknown_users:
         action = "skipped" if args.unknown == "skip" else "given popular items"

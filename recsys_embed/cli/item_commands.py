@@ -67,7 +67,7 @@ def similar_command(args: argparse.Namespace, log: Log) -> None:
     if ids is None:
         ids = model.item_map_.ids
     log(f"top {k} similar items for {len(ids)} items")
-    frame = model.similar_items(ids, k=k, output="polars")
+    frame = model.similar_items(ids, k=k, output="polars", retrieval=args.retrieval)
     write_frame(frame, args.out)
     if args.out is not None:
         log(f"wrote {frame.height} rows to {args.out}")

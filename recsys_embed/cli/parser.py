@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from recsys_embed.cli.exits import UsageError
+from recsys_embed.cli.rules import add_rule_args
 from recsys_embed.version import __version__
 
 MAX_THREADS = 4096
@@ -90,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace an --out folder that is not a previous run (a previous run is replaced)",
     )
+    ev.add_argument(
+        "--retrieval",
+        choices=("exact", "ann"),
+        help="how top-k lists are ranked: exact or ann, AUC always exact (default: the "
+        "[retrieval] table of the config, else exact)",
+    )
     _engine_args(ev)
     _common(ev)
 
@@ -168,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument(
         "--strict", action="store_true", help="any --users id the model does not know: exit 3"
     )
+    add_rule_args(rc)
     _engine_args(rc)
     _common(rc)
 
@@ -220,6 +228,13 @@ def _add_item_commands(sub: Any) -> None:
         "item of the model)",
     )
     si.add_argument("--k", type=int, default=10, help="similar items per item")
+    si.add_argument(
+        "--retrieval",
+        choices=("exact", "ann"),
+        default="exact",
+        help="exact or ann: a cosine index of the items, built when first asked for "
+        "(default: exact)",
+    )
     si.add_argument(
         "--out",
         type=Path,

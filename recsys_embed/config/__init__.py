@@ -26,6 +26,7 @@ from recsys_embed.config.schema import (
     EvaluateConfig,
     ItemsConfig,
     ModelConfig,
+    RetrievalConfig,
     RunConfig,
     SplitConfig,
     SplitMethod,
@@ -37,6 +38,7 @@ from recsys_embed.config.tables import (
     engine_table,
     evaluate_table,
     models_table,
+    retrieval_table,
     split_table,
     tune_table,
 )
@@ -60,6 +62,7 @@ __all__ = [
     "EvaluateConfig",
     "ItemsConfig",
     "ModelConfig",
+    "RetrievalConfig",
     "RunConfig",
     "SplitConfig",
     "SplitMethod",
@@ -118,12 +121,10 @@ type = "als-text-map"
 
 def parse_config(raw: dict[str, Any], source: str, base: Path, vocab: Vocabulary) -> RunConfig:
     """Validate a parsed TOML document. Relative paths are relative to ``base``."""
-    unknown = sorted(set(raw) - {"data", "split", "evaluate", "models", "tune", "engine"})
+    tables = {"data", "split", "evaluate", "models", "tune", "engine", "retrieval"}
+    unknown = sorted(set(raw) - tables)
     if unknown:
-        raise ConfigError(
-            f"{source}: unknown table(s) {unknown}; "
-            "allowed: ['data', 'engine', 'evaluate', 'models', 'split', 'tune']"
-        )
+        raise ConfigError(f"{source}: unknown table(s) {unknown}; allowed: {sorted(tables)}")
     if "data" not in raw:
         raise ConfigError(f"{source}: needs a [data] table")
     data = data_table(source, base, raw["data"], vocab)
@@ -140,6 +141,7 @@ def parse_config(raw: dict[str, Any], source: str, base: Path, vocab: Vocabulary
         source=source,
         tune=tune,
         engine=engine_table(source, raw.get("engine", {})),
+        retrieval=retrieval_table(source, raw.get("retrieval", {})),
         raw=raw,
     )
 
@@ -218,4 +220,7 @@ def resolved_config(config: RunConfig, models: dict[str, Any]) -> dict[str, Any]
         name: {"type": m.name, **{k: v for k, v in m.get_params().items() if v is not None}}
         for name, m in models.items()
     }
-    return {"data": data, "split": split, "evaluate": ev, "models": mods}
+    resolved = {"data": data, "split": split, "evaluate": ev, "models": mods}
+    if config.retrieval.method != "exact":  # exact runs' files stay as they were
+        resolved["retrieval"] = dataclasses.asdict(config.retrieval)
+    return resolved

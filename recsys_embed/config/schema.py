@@ -119,6 +119,18 @@ class EngineConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RetrievalConfig:
+    """The ``[retrieval]`` table: how top-k lists are ranked when evaluating (see
+    :mod:`recsys_embed.models.ann`): ``method`` exact or ann, and the ann index settings."""
+
+    method: Literal["exact", "ann"] = "exact"
+    m: int = 16
+    ef_construction: int = 256
+    ef_search: int = 256
+    overfetch: int = 32
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunConfig:
     data: DataConfig
     split: SplitConfig
@@ -127,6 +139,7 @@ class RunConfig:
     source: str  # the file it came from, or "<default>"
     tune: TuneConfig = field(default_factory=TuneConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def model(self, name: str) -> ModelConfig:

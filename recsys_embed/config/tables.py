@@ -18,6 +18,7 @@ from recsys_embed.config.schema import (
     EvaluateConfig,
     ItemsConfig,
     ModelConfig,
+    RetrievalConfig,
     SplitConfig,
     TuneConfig,
     Vocabulary,
@@ -285,3 +286,16 @@ def models_table(source: str, raw: Any, vocab: Vocabulary) -> tuple[ModelConfig,
             raise ConfigError(f"{source}: [models.{name}] {exc}") from None
         out.append(ModelConfig(name=name, type=kind, params=params))
     return tuple(out)
+
+
+def retrieval_table(source: str, raw: Any) -> RetrievalConfig:
+    """The ``[retrieval]`` table (defaults: exact; the ann settings of models/ann.py)."""
+    keys = ("method", "m", "ef_construction", "ef_search", "overfetch")
+    t = _Table(source, "retrieval", raw, keys)
+    return RetrievalConfig(
+        method=t.choice("method", ("exact", "ann"), "exact"),
+        m=t.int_in("m", 16, 2, 512),
+        ef_construction=t.int_in("ef_construction", 256, 1, 100_000),
+        ef_search=t.int_in("ef_search", 256, 1, 100_000),
+        overfetch=t.int_in("overfetch", 32, 0, 100_000),
+    )

@@ -4,6 +4,7 @@ finite). Every failure is a :class:`DataError` naming the model folder."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -64,3 +65,8 @@ def _check_csr(indptr: np.ndarray, indices: np.ndarray, rows: int, cols: int, wh
     row = np.repeat(np.arange(rows, dtype=np.int64), np.diff(indptr).astype(np.int64))
     if len(np.unique(row * cols + indices)) != len(indices):
         raise DataError(f"{where}: seen_indices repeat an item within one user")
+
+
+def factors_digest(factors: np.ndarray) -> str:
+    """sha256 of the item factors' float32 bytes: ties a saved index to its factors."""
+    return hashlib.sha256(np.ascontiguousarray(factors, dtype=np.float32).tobytes()).hexdigest()

@@ -21,7 +21,7 @@ from recsys_embed.models import persist
 from recsys_embed.models.foldin import default_confidence, implicit_least_squares, out_fixed
 from recsys_embed.models.frames import Output
 from recsys_embed.models.params import FOLD_IN_PARAMS, EpochHook, Parametrised, check_params
-from recsys_embed.models.vectors import FittedVectors, require_finite
+from recsys_embed.models.vectors import FittedVectors, RetrievalChoice, require_finite
 
 __all__ = ["FOLD_IN_PARAMS", "EpochHook", "Recommender"]
 
@@ -127,6 +127,8 @@ class Recommender(Parametrised, ABC):
         *,
         output: Output = "arrays",
         show_progress: bool | None = False,
+        retrieval: RetrievalChoice = "exact",
+        **rules: Any,
     ) -> Any:
         """Top-``k`` items for each user: ``(item_ids, scores)``, each of shape (n_users, k).
 
@@ -135,17 +137,24 @@ class Recommender(Parametrised, ABC):
         Padding: see :mod:`recsys_embed.models.vectors`. ``output="polars"`` or ``"pandas"``:
         a frame ``user_id, rank, item_id, score`` (rank from 1, no padding), as the batch writes.
         ``show_progress``: a bar (or log lines) over the chunks (:mod:`recsys_embed.progress`).
+        ``retrieval``: ``"exact"``, ``"ann"`` or :class:`~recsys_embed.models.ann.AnnSettings`
+        (:mod:`recsys_embed.models.ann`). ``rules`` (:mod:`recsys_embed.models.rules`): only
+        ``eligible=`` item ids, never ``exclude_items=``, never a user's ``exclude_pairs=``.
         """
-        return self.require_fitted().recommend(
-            user_ids, k, exclude_seen, items, unknown, chunk_size, output, show_progress
-        )
+        args = (user_ids, k, exclude_seen, items, unknown, chunk_size, output, show_progress)
+        return self.require_fitted().recommend(*args, retrieval=retrieval, **rules)
 
     def recommend_all(
-        self, k: int = 10, chunk_size: int = 1024, exclude_seen: bool = True, items: Any = None
+        self,
+        k: int = 10,
+        chunk_size: int = 1024,
+        exclude_seen: bool = True,
+        items: Any = None,
+        **options: Any,
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Yield ``(user_ids, item_ids, scores)`` of every training user, ``chunk_size`` at once
-        (memory per step: ``chunk_size x n_items`` scores)."""
-        return self.require_fitted().recommend_all(k, chunk_size, exclude_seen, items)
+        (memory per step: ``chunk_size x n_items`` scores; ``options`` as in :meth:`recommend`)."""
+        return self.require_fitted().recommend_all(k, chunk_size, exclude_seen, items, **options)
 
     def score(self, user_ids: Any, item_ids: Any) -> np.ndarray:
         """Scores of (user, item) pairs, element-wise: ``len(user_ids) == len(item_ids)``."""
@@ -161,15 +170,16 @@ class Recommender(Parametrised, ABC):
         return factors[:, keep]
 
     def similar_items(
-        self, item_ids: Any, k: int = 10, items: Any = None, *, output: Output = "arrays"
+        self, item_ids: Any, k: int = 10, items: Any = None, *, output: Output = "arrays", **kw: Any
     ) -> Any:
         """The ``k`` most cosine-similar items to each item (itself excluded).
 
         Returns ``(item_ids, scores)`` of shape (n, k), or with ``output="polars"``/``"pandas"``
-        a frame ``item_id, rank, similar_item_id, score`` (padding left out).
+        a frame ``item_id, rank, similar_item_id, score`` (padding left out). ``retrieval=``
+        ``"ann"``: a cosine index of its own, built on first use.
         """
         core = self.require_fitted()
-        return core.similar(item_ids, k, items, output, self.similarity_vectors())
+        return core.similar(item_ids, k, items, output, self.similarity_vectors(), **kw)
 
     # ---- fold-in ----------------------------------------------------------------------------
     def _fold_in_confidence(self, history: sp.csr_matrix) -> tuple[np.ndarray, float | np.ndarray]:
@@ -200,6 +210,7 @@ class Recommender(Parametrised, ABC):
         *,
         output: Output = "arrays",
         chunk_size: int = 1024,
+        retrieval: RetrievalChoice = "exact",
     ) -> Any:
         """Recommend for users not seen in training, from the item ids each interacted with.
 
@@ -210,7 +221,7 @@ class Recommender(Parametrised, ABC):
         :meth:`recommend`; ``chunk_size`` users scored at a time.
         """
         lists, self.last_unknown_history_items_ = self.require_fitted().recommend_history(
-            histories, weights, self.fold_in, k, exclude_seen, items, output, chunk_size
+            histories, weights, self.fold_in, k, exclude_seen, items, output, chunk_size, retrieval
         )
         return lists
 

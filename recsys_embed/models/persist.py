@@ -33,11 +33,14 @@ import scipy.sparse as sp
 from recsys_embed import atomic
 from recsys_embed.data.idmap import IdMap
 from recsys_embed.errors import ConfigError, DataError
-from recsys_embed.models.arrays import check_arrays
+from recsys_embed.models.ann import index_to_array
+from recsys_embed.models.arrays import check_arrays, factors_digest
 from recsys_embed.models.params import check_params
 from recsys_embed.version import __version__
 
-FORMAT = "recsys_embed.model/1"
+FORMAT = "recsys_embed.model/2"  # 2: may hold an approximate index (ann_index, manifest "ann")
+FORMATS = ("recsys_embed.model/1", FORMAT)  # folders of every earlier version load
+ANN_KEYS = {"library": str, "m": int, "ef_construction": int, "item_factors_sha256": str}
 MANIFEST = "manifest.json"
 MANIFEST_DIGEST = "manifest.sha256"  # sha256 of manifest.json's bytes (absent before issue 27)
 MAX_MANIFEST_BYTES = 16 << 20
@@ -155,7 +158,7 @@ def _is_count(value: Any) -> bool:
 
 def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
     """The manifest, if it has the schema this version writes; DataError naming ``where`` if not."""
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in FORMATS:
         raise DataError(f"{where}: unknown model format; expected format {FORMAT!r}")
     for key in ("type", "params", "arrays", "n_users", "n_items"):
         if key not in manifest:
@@ -180,6 +183,13 @@ def check_manifest(manifest: Any, where: str) -> dict[str, Any]:
             )
         if not isinstance(digest, str) or not _DIGEST.match(digest):
             raise DataError(f"{where}: array {name!r} has no sha256 checksum")
+    ann = manifest.get("ann")
+    if ann is not None or "ann_index" in arrays:
+        ok = isinstance(ann, dict) and "ann_index" in arrays and set(ann) == set(ANN_KEYS)
+        if not ok or not all(type(manifest["ann"][key]) is t for key, t in ANN_KEYS.items()):
+            raise DataError(
+                f"{where}: manifest 'ann' must describe array ann_index with {sorted(ANN_KEYS)}"
+            )
     return manifest
 
 
@@ -320,7 +330,7 @@ def _read_files(dir_fd: int, where: str) -> ModelFolder:
 def library_versions() -> dict[str, str]:
     """Versions of the libraries a saved model or a run depends on (written to manifests)."""
     out = {}
-    for dist in ("numpy", "scipy", "implicit", "rectools-lightfm", "polars"):
+    for dist in ("numpy", "scipy", "implicit", "rectools-lightfm", "polars", "faiss-cpu"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -339,6 +349,11 @@ def save_model(model: Any, path: str | Path) -> Path:
         "seen_indices": model.seen_.indices,
         **model.extra_arrays(),
     }
+    built = model.vectors_.built_index()
+    ann = None
+    if built is not None:  # the approximate index travels with the factors it was built from
+        arrays["ann_index"] = index_to_array(built[1])
+        ann = {**built[0], "item_factors_sha256": factors_digest(model.item_factors_)}
     manifest = {
         "type": model.name,
         "params": model.params,
@@ -346,6 +361,7 @@ def save_model(model: Any, path: str | Path) -> Path:
         "versions": {"recsys_embed": __version__, **library_versions()},
         "n_users": len(model.user_map_),
         "n_items": len(model.item_map_),
+        **({"ann": ann} if ann is not None else {}),
     }
     return write_model_dir(path, manifest, arrays)
 
@@ -370,5 +386,11 @@ def restore_model(cls: Any, manifest: dict[str, Any], arrays: dict[str, np.ndarr
         raise DataError("model file arrays disagree in shape with its id maps")
     model.set_factors(users, items, seen, uf, itf)
     model.restore_extra(arrays)
+    ann = manifest.get("ann")
+    if ann is not None:
+        if ann["item_factors_sha256"] != factors_digest(model.item_factors_):
+            raise DataError("model file's ann_index was built from other item factors")
+        key = {k: ann[k] for k in ("library", "m", "ef_construction")}
+        model.vectors_.attach_saved_index(key, arrays["ann_index"], "model file")
     model.fit_seconds_ = manifest.get("fit_seconds")
     return model

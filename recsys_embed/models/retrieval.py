@@ -48,11 +48,15 @@ class ExactRetrieval:
         self.item_factors = item_factors
         self.threads = threads
         self.n_items = int(item_factors.shape[0])
+        self.gathered: tuple[np.ndarray, np.ndarray] | None = None  # (candidates, their rows)
 
     def scores(self, user_vectors: np.ndarray, candidates: np.ndarray | None = None) -> np.ndarray:
         """Dense scores: (n_users x n_items), or x len(candidates)."""
-        items = self.item_factors if candidates is None else self.item_factors[candidates]
-        return user_vectors @ items.T
+        if candidates is None:
+            return user_vectors @ self.item_factors.T
+        if self.gathered is None or self.gathered[0] is not candidates:  # once per ranking
+            self.gathered = (candidates, self.item_factors[candidates])
+        return user_vectors @ self.gathered[1].T
 
     def search(
         self,

@@ -22,6 +22,7 @@ import scipy.sparse as sp
 
 from recsys_embed.data.idmap import IdMap, as_id_array
 from recsys_embed.errors import ConfigError, FitError
+from recsys_embed.models.ann import AnnRetrieval, AnnSettings, build_index, index_from_array
 from recsys_embed.models.foldin import history_matrix
 from recsys_embed.models.frames import Output, check_output, to_output, top_lists_frame
 from recsys_embed.models.retrieval import (
@@ -29,13 +30,27 @@ from recsys_embed.models.retrieval import (
     Retrieval,
     check_chunk,
     check_k,
+    rank_scores,
     top_k,
     top_k_chunks,
 )
+from recsys_embed.models.rules import Rules, join_exclusions, make_rules
 from recsys_embed.models.topk import topk, unit_rows
 from recsys_embed.progress import progress
 
 SIMILAR_STEP = 1024  # queries per block of similar_items
+RetrievalChoice = Literal["exact", "ann"] | AnnSettings
+
+
+def ann_settings(retrieval: Any) -> AnnSettings | None:
+    """None for exact retrieval, the index settings for approximate retrieval."""
+    if isinstance(retrieval, AnnSettings):
+        return retrieval
+    if retrieval == "exact":
+        return None
+    if retrieval == "ann":
+        return AnnSettings()
+    raise ConfigError(f"retrieval must be 'exact', 'ann' or AnnSettings, got {retrieval!r}")
 
 
 def require_finite(
@@ -69,9 +84,54 @@ class FittedVectors:
     item_factors: np.ndarray  # (n_items, d) float32
     popularity: np.ndarray  # (n_items,) float32
     retrieval: Retrieval = field(init=False, repr=False)
+    # approximate indexes, built on first use: "items" (recommend) and "similar" (cosine) map to
+    # (build key, index); "saved" to (build key, array, where) read from a model folder
+    indexes: dict[str, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "retrieval", ExactRetrieval(self.item_factors))
+        object.__setattr__(self, "indexes", {})
+
+    # ---- retrieval backends ---------------------------------------------------------------
+    def backend(self, retrieval: RetrievalChoice = "exact") -> Retrieval:
+        """The backend ``retrieval`` names: exact, or the approximate index (built on first use,
+        or read back from the model folder when its settings match)."""
+        settings = ann_settings(retrieval)
+        if settings is None:
+            return self.retrieval
+        return AnnRetrieval(self.item_factors, self.ann_index(settings), settings)
+
+    def ann_index(self, settings: AnnSettings) -> Any:
+        """The recommend index with ``settings``' build key (built, or read back, once)."""
+        key = settings.build_key()
+        got = self.indexes.get("items")
+        if got is not None and got[0] == key:
+            return got[1]
+        saved = self.indexes.get("saved")
+        if saved is not None and saved[0] == key:
+            index = index_from_array(saved[1], self.item_factors, saved[2])
+        else:
+            index = build_index(self.item_factors, settings)
+        self.indexes["items"] = (key, index)
+        return index
+
+    def attach_saved_index(self, key: dict[str, Any], data: np.ndarray, where: str) -> None:
+        """An index read from a model folder, deserialised when first asked for."""
+        self.indexes["saved"] = (key, data, where)
+
+    def built_index(self) -> tuple[dict[str, Any], Any] | None:
+        """(build key, index) of the recommend index, if one was built or read back."""
+        got = self.indexes.get("items")
+        if got is None and "saved" in self.indexes:
+            key = self.indexes["saved"][0]
+            settings = AnnSettings(m=key["m"], ef_construction=key["ef_construction"])
+            self.ann_index(settings)
+            got = self.indexes.get("items")
+        return got
+
+    def rules(self, items: Any, eligible: Any, exclude_items: Any, exclude_pairs: Any) -> Rules:
+        """The business rules resolved against this catalogue (see :mod:`.rules`)."""
+        return make_rules(self.item_map, items, eligible, exclude_items, exclude_pairs)
 
     @classmethod
     def build(
@@ -103,7 +163,7 @@ class FittedVectors:
             np.concatenate([self.item_map.ids, ids.astype(self.item_map.ids.dtype)]), "item"
         )
         n = len(item_map)
-        return FittedVectors(
+        grown = FittedVectors(
             self.user_map,
             item_map,
             sp.csr_matrix(
@@ -113,6 +173,11 @@ class FittedVectors:
             np.vstack([self.item_factors, factors.astype(np.float32)]),
             np.concatenate([self.popularity, np.zeros(len(ids), np.float32)]),
         )
+        built = self.built_index()
+        if built is not None:  # new item vectors: the index is rebuilt with the same settings
+            key = built[0]
+            grown.ann_index(AnnSettings(m=key["m"], ef_construction=key["ef_construction"]))
+        return grown
 
     # ---- helpers of every ranking ---------------------------------------------------------
     def candidates(self, items: Any) -> np.ndarray | None:
@@ -152,6 +217,11 @@ class FittedVectors:
         chunk_size: int = 1024,
         output: Output = "arrays",
         show_progress: bool | None = False,
+        *,
+        retrieval: RetrievalChoice = "exact",
+        eligible: Any = None,
+        exclude_items: Any = None,
+        exclude_pairs: Any = None,
     ) -> Any:
         """Top-``k`` items of training users: see :meth:`Recommender.recommend`."""
         k = check_k(k)
@@ -161,8 +231,10 @@ class FittedVectors:
         user_idx = self.user_map.indices(
             user_ids, missing="raise" if unknown == "raise" else "mask"
         )
-        cand = self.candidates(items)
+        rules = self.rules(items, eligible, exclude_items, exclude_pairs)
+        cand = rules.candidates
         self.check_chunk(min(chunk_size, len(user_idx)), cand, "recommend: a chunk of scores")
+        backend = self.backend(retrieval)  # may build the index: after the checks
         known = user_idx >= 0
         vecs = np.zeros((len(user_idx), self.user_factors.shape[1]), dtype=np.float32)
         vecs[known] = self.user_factors[user_idx[known]]
@@ -172,15 +244,30 @@ class FittedVectors:
             if not known.all():  # no history: no exclusions
                 exclude = sp.diags(known.astype(np.float32)) @ exclude
                 exclude.eliminate_zeros()
+        pairs = rules.exclude_rows(user_ids, len(self.item_map))
+        exclude = join_exclusions(exclude, pairs)
 
         def chunks(starts: Any) -> Any:
             return progress(starts, desc="recommend", show=show_progress, unit="chunk")
 
-        out_idx, out_val = top_k(self.retrieval, vecs, k, exclude, cand, chunk_size, chunks)
+        out_idx, out_val = top_k(backend, vecs, k, exclude, cand, chunk_size, chunks)
         if not known.all():
             pop_idx, pop_vals = self.popular(k, cand)
             out_idx[~known, : pop_idx.shape[1]] = pop_idx
             out_val[~known, : pop_vals.shape[1]] = pop_vals
+            own = np.flatnonzero(~known)
+            if pairs is not None and pairs[own].nnz:  # unknown users with excluded pairs
+                own = own[np.diff(pairs[own].indptr) > 0]
+                pop = np.tile(self.popularity, (len(own), 1))
+                idx, vals = rank_scores(
+                    pop[:, cand] if cand is not None else pop,
+                    k,
+                    len(self.item_map),
+                    pairs[own],
+                    cand,
+                )
+                out_idx[own], out_val[own] = -1, -np.inf
+                out_idx[own, : idx.shape[1]], out_val[own, : vals.shape[1]] = idx, vals
         return self.lists(as_id_array(user_ids), out_idx, out_val, k, output)
 
     def recommend_history(
@@ -193,6 +280,7 @@ class FittedVectors:
         items: Any = None,
         output: Output = "arrays",
         chunk_size: int = 1024,
+        retrieval: RetrievalChoice = "exact",
     ) -> tuple[Any, int]:
         """Top-``k`` of new users from their item histories (see :func:`history_matrix`), their
         vectors ``fold_in(history)``, and the count of unknown history items left out. A user
@@ -203,7 +291,8 @@ class FittedVectors:
         cand = self.candidates(items)
         self.check_chunk(min(chunk_size, history.shape[0]), cand, "recommend_for_history")
         exclude = history if exclude_seen else None
-        idx, vals = top_k(self.retrieval, fold_in(history), k, exclude, cand, chunk_size)
+        backend = self.backend(retrieval)
+        idx, vals = top_k(backend, fold_in(history), k, exclude, cand, chunk_size)
         nothing_known = np.diff(history.indptr) == 0  # no list rather than a list of zeros
         idx[nothing_known], vals[nothing_known] = -1, -np.inf
         return self.lists(user_ids, idx, vals, k, output), unknown
@@ -218,15 +307,29 @@ class FittedVectors:
         return to_output(top_lists_frame(user_ids, item_ids, vals), output)
 
     def recommend_all(
-        self, k: int = 10, chunk_size: int = 1024, exclude_seen: bool = True, items: Any = None
+        self,
+        k: int = 10,
+        chunk_size: int = 1024,
+        exclude_seen: bool = True,
+        items: Any = None,
+        *,
+        retrieval: RetrievalChoice = "exact",
+        eligible: Any = None,
+        exclude_items: Any = None,
+        exclude_pairs: Any = None,
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Yield ``(user_ids, item_ids, scores)`` of every training user, ``chunk_size`` at once."""
         k = check_k(k)
-        cand = self.candidates(items)
+        backend = self.backend(retrieval)
+        rules = self.rules(items, eligible, exclude_items, exclude_pairs)
+        cand = rules.candidates
         n_users = self.user_factors.shape[0]
         self.check_chunk(min(chunk_size, n_users), cand, "recommend_all: a chunk of scores")
-        exclude = self.seen if exclude_seen else None
-        parts = top_k_chunks(self.retrieval, self.user_factors, k, exclude, cand, chunk_size)
+        exclude = join_exclusions(
+            self.seen if exclude_seen else None,
+            rules.exclude_rows(self.user_map.ids, len(self.item_map)),
+        )
+        parts = top_k_chunks(backend, self.user_factors, k, exclude, cand, chunk_size)
         for rows, idx, vals in parts:
             padded = np.full((vals.shape[0], k), -np.inf, dtype=np.float32)
             padded[:, : vals.shape[1]] = vals
@@ -240,6 +343,18 @@ class FittedVectors:
             raise ConfigError(f"score needs as many users as items, got {len(u)} and {len(i)}")
         return np.einsum("ij,ij->i", self.user_factors[u], self.item_factors[i])
 
+    def unit_backend(self, unit: np.ndarray, retrieval: RetrievalChoice) -> Retrieval:
+        """Cosine retrieval over unit item vectors: exact, or its own index (built once)."""
+        settings = ann_settings(retrieval)
+        if settings is None:
+            return ExactRetrieval(unit)
+        key = settings.build_key()
+        got = self.indexes.get("similar")
+        if got is None or got[0] != key or not np.array_equal(got[2], unit):
+            got = (key, build_index(unit, settings), unit)
+            self.indexes["similar"] = got
+        return AnnRetrieval(unit, got[1], settings)
+
     def similar(
         self,
         item_ids: Any,
@@ -247,6 +362,7 @@ class FittedVectors:
         items: Any = None,
         output: Output = "arrays",
         vectors: np.ndarray | None = None,
+        retrieval: RetrievalChoice = "exact",
     ) -> Any:
         """The ``k`` most cosine-similar items to each item, itself excluded: ranked through the
         same loop as users, the query items as unit vectors and each query its own exclusion.
@@ -263,7 +379,7 @@ class FittedVectors:
         own = sp.csr_matrix(
             (np.ones(len(idx), np.float32), (np.arange(len(idx)), idx)), shape=(len(idx), len(unit))
         )
-        top, vals = top_k(ExactRetrieval(unit), unit[idx], k, own, cand, SIMILAR_STEP)
+        top, vals = top_k(self.unit_backend(unit, retrieval), unit[idx], k, own, cand, SIMILAR_STEP)
         similar = self.external_items(top, k)
         if output == "arrays":
             return similar, vals
