@@ -429,13 +429,13 @@ def test_sigkill_during_a_spark_batch_leaves_the_previous_output(spark, tmp_path
     rng = np.random.default_rng(2)
     n_users, n_items = 60_000, 3_000
     frame = pl.DataFrame({"u": np.arange(n_users) % 5000, "i": rng.integers(0, n_items, n_users)})
-    model = create("popularity").fit(rse.Interactions.from_frame(frame, "u", "i"))
-    model.set_factors(
-        model.user_map_,
-        model.item_map_,
-        model.seen_,
-        rng.standard_normal((len(model.user_map_), 32)).astype(np.float32),
-        rng.standard_normal((len(model.item_map_), 32)).astype(np.float32),
+    inter = rse.Interactions.from_frame(frame, "u", "i")
+    model = create("als", factors=32).set_factors(  # 32-wide vectors, as an ALS model saves
+        inter.user_map,
+        inter.item_map,
+        inter.matrix,
+        rng.standard_normal((inter.n_users, 32)).astype(np.float32),
+        rng.standard_normal((inter.n_items, 32)).astype(np.float32),
     )
     model_dir = model.save(tmp_path / "model")
     out = tmp_path / "recs"

@@ -338,8 +338,9 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def save_model(model: Any, path: str | Path) -> Path:
-    """Write a fitted :class:`~recsys_embed.models.base.Recommender` to ``path``."""
+def save_model(model: Any, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write a fitted :class:`~recsys_embed.models.base.Recommender` to ``path`` (``extra``:
+    more manifest entries, e.g. where it was trained)."""
     arrays = {
         "user_ids": ids_to_array(model.user_map_.ids),
         "item_ids": ids_to_array(model.item_map_.ids),
@@ -362,6 +363,7 @@ def save_model(model: Any, path: str | Path) -> Path:
         "n_users": len(model.user_map_),
         "n_items": len(model.item_map_),
         **({"ann": ann} if ann is not None else {}),
+        **(extra or {}),
     }
     return write_model_dir(path, manifest, arrays)
 

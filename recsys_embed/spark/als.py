@@ -8,7 +8,6 @@ MLlib ALS dies of a StackOverflowError past ~20 iterations.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ from pyspark.ml.recommendation import ALS as MLlibALS
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from recsys_embed.atomic import write_text
 from recsys_embed.data.idmap import IdMap
+from recsys_embed.models import persist
 from recsys_embed.models.alswr import ALSWR
 from recsys_embed.models.params import check_params
 from recsys_embed.spark.data import SparkInteractions, ids_of
@@ -103,9 +102,5 @@ def fit_spark_als(
 
 def save_spark_als(model: ALSWR, path: str | Path) -> Path:
     """Save as a normal ``als-wr`` model folder; the manifest also records MLlib's parameters."""
-    out = model.save(path)
-    manifest_path = Path(out) / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest["trained_on"] = {"engine": "spark", "type": "spark-als", "params": model.spark_params_}  # type: ignore[attr-defined]
-    write_text(manifest_path, json.dumps(manifest, indent=2, sort_keys=True))
-    return out
+    trained_on = {"engine": "spark", "type": "spark-als", "params": model.spark_params_}  # type: ignore[attr-defined]
+    return persist.save_model(model, path, {"trained_on": trained_on})
