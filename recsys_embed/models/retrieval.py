@@ -54,9 +54,11 @@ class ExactRetrieval:
         """Dense scores: (n_users x n_items), or x len(candidates)."""
         if candidates is None:
             return user_vectors @ self.item_factors.T
-        if self.gathered is None or self.gathered[0] is not candidates:  # once per ranking
-            self.gathered = (candidates, self.item_factors[candidates])
-        return user_vectors @ self.gathered[1].T
+        got = self.gathered  # read once: another thread may be ranking other candidates
+        if got is None or got[0] is not candidates:  # gathered once per ranking
+            got = (candidates, self.item_factors[candidates])
+            self.gathered = got
+        return user_vectors @ got[1].T
 
     def search(
         self,
