@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recsys_embed.cli.item_commands import add_items_command, similar_command, write_frame
+from recsys_embed.cli.item_commands import add_items_command, capped_k, similar_command, write_frame
 from recsys_embed.cli.log import Log
 from recsys_embed.cli.rules import refuse_rules, rule_options, with_retrieval
 from recsys_embed.errors import ConfigError
@@ -141,7 +141,7 @@ def _recommend(args: argparse.Namespace, log: Log) -> None:
         return _recommend_history(args, log)
     check_output(args.out, "--out")
     model = load(args.model)
-    k = _capped_k(args.k, len(model.item_map_), log)
+    k = capped_k(args.k, len(model.item_map_), log)
     users = read_user_ids(args.users, model.user_map_.ids.dtype) if args.users else None
     n_users = len(users) if users is not None else len(model.user_map_)
     log(f"recommending top {k} for {n_users} users")
@@ -206,12 +206,6 @@ def _datasets(args: argparse.Namespace, log: Log) -> None:
     log(f"{args.name}: {ds.interactions} at {ds.path}")
 
 
-def _capped_k(k: int, n_items: int, log: Log) -> int:
-    if k > n_items:
-        log(f"warning: --k {k} is more than the {n_items} items the model knows; using {n_items}")
-    return min(k, n_items)
-
-
 def _recommend_history(args: argparse.Namespace, log: Log) -> None:
     """``recommend --history``: fold-in for users unseen in training."""
     from recsys_embed.batch import check_output
@@ -222,7 +216,7 @@ def _recommend_history(args: argparse.Namespace, log: Log) -> None:
         raise ConfigError("--history and --users exclude each other")
     check_output(args.out, "--out")
     model = load(args.model)
-    k = _capped_k(args.k, len(model.item_map_), log)
+    k = capped_k(args.k, len(model.item_map_), log)
     histories = read_histories(args.history, model.item_map_.ids.dtype)
     log(f"recommending top {k} for {len(histories)} users from their histories")
     frame = model.recommend_for_history(
